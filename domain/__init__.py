@@ -1,0 +1,1 @@
+"""The valuetrail domain: aggregates, events, value rules and the application."""

@@ -1,0 +1,1 @@
+"""Read models built from the event log: views, the projection runner and as-of queries."""

@@ -1,0 +1,1 @@
+"""The HTTP service: Flask app factory, resources, schemas, auth, metrics and CLI."""
