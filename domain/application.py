@@ -31,7 +31,7 @@ from domain.errors import (
     VersionMismatchError,
 )
 from domain.facts import benefit_facts, initiative_facts, terms_of
-from domain.index import API_KEYS, Index, benefits_of, index_id
+from domain.index import API_KEYS, PORTFOLIOS, Index, benefits_of, index_id, initiatives_of
 from domain.initiative import Initiative
 from domain.months import current_month, ensure_utc, utc_now
 from domain.portfolio import Portfolio
@@ -347,9 +347,10 @@ class ValuetrailApplication(Application[UUID]):
 
     def benefits_of(self, initiative_id: UUID, *, as_of: datetime | None = None) -> list[Benefit]:
         """The benefits that attribute a share to an initiative."""
-        index = self._index(benefits_of(initiative_id), as_of)
-        members = [] if index is None else index.members
-        return [self.get_benefit(b, as_of=as_of) for b in members]
+        return [
+            self.get_benefit(b, as_of=as_of)
+            for b in self._members(benefits_of(initiative_id), as_of)
+        ]
 
     def _index(self, name: str, as_of: datetime | None = None) -> Index | None:
         try:
@@ -387,9 +388,32 @@ class ValuetrailApplication(Application[UUID]):
                 rag_amber=rag_amber,
                 meta=meta,
             )
-            return [portfolio], portfolio
+            return [portfolio, self._indexed(PORTFOLIOS, portfolio.id, meta)], portfolio
 
-        return self._write(attempt, meta=meta, once=once)
+        return self._write(attempt, meta=meta, once=once, commuting=True)
+
+    def _indexed(self, name: str, member_id: UUID, meta: Meta) -> Index:
+        index = self._find(Index, index_id(name)) or Index.open(name, meta)
+        index.add(member_id, meta)
+        return index
+
+    def _members(self, name: str, as_of: datetime | None = None) -> list[UUID]:
+        index = self._index(name, as_of)
+        return [] if index is None else list(index.members)
+
+    def list_portfolios(self, *, as_of: datetime | None = None) -> list[Portfolio]:
+        """Every portfolio, oldest first."""
+        return [self.get_portfolio(p, as_of=as_of) for p in self._members(PORTFOLIOS, as_of)]
+
+    def list_initiatives(
+        self, portfolio_id: UUID, *, status: str | None = None, as_of: datetime | None = None
+    ) -> list[Initiative]:
+        """The initiatives of a portfolio, oldest first, optionally of one status."""
+        found = [
+            self.get_initiative(i, as_of=as_of)
+            for i in self._members(initiatives_of(portfolio_id), as_of)
+        ]
+        return [i for i in found if status is None or i.status == status]
 
     def _change_portfolio(
         self,
@@ -570,9 +594,10 @@ class ValuetrailApplication(Application[UUID]):
                 people_demand=dict(people_demand or {}),
                 meta=meta,
             )
-            return [initiative], initiative
+            index = self._indexed(initiatives_of(portfolio_id), initiative.id, meta)
+            return [initiative, index], initiative
 
-        return self._write(attempt, meta=meta, once=once)
+        return self._write(attempt, meta=meta, once=once, commuting=True)
 
     def _change_initiative(
         self,
@@ -1255,9 +1280,7 @@ class ValuetrailApplication(Application[UUID]):
                 data={},
                 meta=meta,
             )
-            index = self._find(Index, index_id(API_KEYS)) or Index.open(API_KEYS, meta)
-            index.add(key.id, meta)
-            return [key, receipt, index], (key, secret)
+            return [key, receipt, self._indexed(API_KEYS, key.id, meta)], (key, secret)
 
         return self._write(attempt, meta=meta, commuting=True)
 
@@ -1286,8 +1309,7 @@ class ValuetrailApplication(Application[UUID]):
 
     def list_api_keys(self) -> list[ApiKey]:
         """Every key ever issued, revoked ones included."""
-        index = self._find(Index, index_id(API_KEYS))
-        return [self._load(ApiKey, k, "API key") for k in (index.members if index else [])]
+        return [self._load(ApiKey, k, "API key") for k in self._members(API_KEYS)]
 
     def get_api_key(self, key_id: UUID) -> ApiKey:
         """One key."""
@@ -1305,8 +1327,7 @@ class ValuetrailApplication(Application[UUID]):
 
     def has_api_keys(self) -> bool:
         """Whether any key was ever issued."""
-        index = self._find(Index, index_id(API_KEYS))
-        return bool(index and index.members)
+        return bool(self._members(API_KEYS))
 
     def iter_log(self, after: int = 0, limit: int = 1000) -> Iterator[Any]:
         """Stored notifications after a position, in log order."""

@@ -21,7 +21,13 @@ def benefits_of(initiative_id: UUID) -> str:
     return f"benefits-of:{initiative_id}"
 
 
+def initiatives_of(portfolio_id: UUID) -> str:
+    """Name of the index of initiatives in a portfolio."""
+    return f"initiatives-of:{portfolio_id}"
+
+
 API_KEYS = "api-keys"
+PORTFOLIOS = "portfolios"
 
 
 class Index(Aggregate):

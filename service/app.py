@@ -1,0 +1,116 @@
+"""The Flask app factory: the only way to build the HTTP service."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import flask
+import swagger_ui_bundle
+from flask_smorest import Api
+
+from domain.application import ValuetrailApplication, store_env
+from service import api_keys, benefits, initiatives, measurements, portfolios
+from service.config import Settings, ensure_sqlite_dir
+from service.errors import ApiProblem, problem, register_error_handlers
+from service.jsonio import JSONProvider
+
+log = logging.getLogger("valuetrail.app")
+
+BLUEPRINTS = [portfolios.blp, initiatives.blp, benefits.blp, measurements.blp, api_keys.blp]
+_BODY_METHODS = {"POST", "PUT", "PATCH"}
+
+
+def build_application(settings: Settings) -> ValuetrailApplication:
+    """The event-sourced application for these settings."""
+    ensure_sqlite_dir(settings.db)
+    return ValuetrailApplication(env=store_env(settings.db, create_tables=settings.create_tables))
+
+
+def create_app(overrides: Mapping[str, Any] | None = None) -> flask.Flask:
+    """Build the valuetrail WSGI app from the environment plus `overrides`."""
+    settings = Settings.from_env().with_overrides(overrides)
+    app = flask.Flask("valuetrail")
+    app.json_provider_class = JSONProvider
+    app.json = JSONProvider(app)
+    app.config.update(
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        API_TITLE="valuetrail",
+        API_VERSION="1",
+        OPENAPI_VERSION="3.1.0",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL="/docs/assets/",
+        API_SPEC_OPTIONS={
+            "info": {"description": "Event-sourced Value Management Office API"},
+            "security": [{"bearerAuth": []}],
+        },
+    )
+    application = build_application(settings)
+    app.extensions["valuetrail"] = application
+    app.extensions["valuetrail.settings"] = settings
+    if settings.admin_key:
+        application.ensure_admin_key(settings.admin_key)
+
+    api = Api(app)
+    api.spec.components.security_scheme(
+        "bearerAuth", {"type": "http", "scheme": "bearer", "description": "an API key token"}
+    )
+    for blueprint in BLUEPRINTS:
+        api.register_blueprint(blueprint)
+    register_error_handlers(app)
+    _register_hooks(app)
+    _register_health(app)
+    return app
+
+
+def _register_hooks(app: flask.Flask) -> None:
+    @app.before_request
+    def _start() -> None:
+        incoming = flask.request.headers.get("X-Request-ID", "")
+        ok = 0 < len(incoming) <= 200 and incoming.isprintable()
+        flask.g.request_id = incoming if ok else uuid.uuid4().hex
+        if flask.request.method in _BODY_METHODS and flask.request.content_length != 0:
+            has_body = flask.request.content_length or flask.request.headers.get(
+                "Transfer-Encoding"
+            )
+            if has_body and not flask.request.is_json:
+                raise ApiProblem(
+                    415, "send the body as application/json", slug="unsupported-media-type"
+                )
+
+    @app.after_request
+    def _finish(response: flask.Response) -> flask.Response:
+        response.headers["X-Request-ID"] = flask.g.get("request_id", "")
+        return response
+
+    @app.teardown_appcontext
+    def _noop(_error: BaseException | None) -> None:
+        return None
+
+
+def _register_health(app: flask.Flask) -> None:
+    @app.get("/healthz")
+    def healthz() -> Any:
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    def readyz() -> Any:
+        try:
+            position = app.extensions["valuetrail"].head_position()
+        except Exception as error:  # any failure to reach the store means not ready
+            log.warning("store not reachable: %s", error)
+            return problem(
+                503,
+                "the event store is not reachable",
+                slug="store-unavailable",
+                headers={"Retry-After": "5"},
+            )
+        return {"status": "ready", "head_position": position}
+
+    @app.get("/docs/assets/<path:filename>")
+    def docs_assets(filename: str) -> Any:
+        return flask.send_from_directory(swagger_ui_bundle.swagger_ui_path, filename)

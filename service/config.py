@@ -1,0 +1,58 @@
+"""Settings from the environment (DESIGN §7); `create_app(overrides)` may replace any of them."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+DEFAULT_DB = "sqlite:///var/valuetrail.db"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the service reads from its environment."""
+
+    db: str = DEFAULT_DB
+    admin_key: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 2
+    audit_signing_key: str = "var/audit_signing_key.pem"
+    log_format: str = "text"
+    max_body_bytes: int = 1024 * 1024
+    read_wait_seconds: float = 5.0
+    create_tables: bool = False
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read VALUETRAIL_* variables."""
+        env = os.environ if environ is None else environ
+        return cls(
+            db=env.get("VALUETRAIL_DB", DEFAULT_DB),
+            admin_key=env.get("VALUETRAIL_ADMIN_KEY") or None,
+            host=env.get("VALUETRAIL_HOST", "127.0.0.1"),
+            port=int(env.get("VALUETRAIL_PORT", "8000")),
+            workers=int(env.get("VALUETRAIL_WORKERS", "2")),
+            audit_signing_key=env.get("VALUETRAIL_AUDIT_SIGNING_KEY", "var/audit_signing_key.pem"),
+            log_format=env.get("VALUETRAIL_LOG_FORMAT", "text"),
+        )
+
+    def with_overrides(self, overrides: Mapping[str, Any] | None) -> Settings:
+        """A copy with the named fields replaced (unknown names are an error)."""
+        if not overrides:
+            return self
+        known = {f.name for f in fields(self)}
+        unknown = set(overrides) - known
+        if unknown:
+            raise TypeError(f"unknown settings: {', '.join(sorted(unknown))}")
+        return replace(self, **dict(overrides))
+
+
+def ensure_sqlite_dir(db_url: str) -> None:
+    """Create the folder of a SQLite database file so a fresh checkout can start."""
+    if db_url.startswith("sqlite:///"):
+        folder = os.path.dirname(db_url[len("sqlite:///") :])
+        if folder:
+            os.makedirs(folder, exist_ok=True)

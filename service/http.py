@@ -1,0 +1,153 @@
+"""Small HTTP helpers the resources share: meta, ETag/If-Match, idempotency, pagination."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import flask
+import marshmallow as ma
+
+from domain.application import AlreadyHandledError, IdempotentRequest, Replay, Written
+from domain.values import Meta
+from service.auth import current_key
+from service.errors import ApiProblem
+from service.jsonio import to_jsonable
+from service.state import application
+
+_ETAG = re.compile(r'^(?:W/)?"v(\d+)"$')
+
+
+def meta() -> Meta:
+    """Who is acting in this request."""
+    return Meta(actor=current_key().name, request_id=str(flask.g.get("request_id", "")))
+
+
+def expected_version() -> int | None:
+    """The version named by If-Match, if any (`*` means any version)."""
+    header = flask.request.headers.get("If-Match")
+    if header is None or header.strip() == "*":
+        return None
+    match = _ETAG.match(header.strip())
+    if not match:
+        raise ApiProblem(
+            412, 'If-Match must be an ETag this API gave out, like "v3"', slug="version-mismatch"
+        )
+    return int(match.group(1))
+
+
+def json_response(
+    body: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> flask.Response:
+    """A JSON response from already-dumped data."""
+    response = flask.current_app.response_class(
+        json.dumps(body, default=to_jsonable), status=status, mimetype="application/json"
+    )
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def resource(body: dict[str, Any], version: int) -> flask.Response:
+    """A single-resource GET with its ETag."""
+    return json_response(body, headers={"ETag": f'"v{version}"'})
+
+
+def fingerprint() -> str:
+    """A hash of what makes two requests the same: method, path, query and body."""
+    digest = hashlib.sha256()
+    digest.update(flask.request.method.encode())
+    digest.update(flask.request.full_path.encode())
+    digest.update(flask.request.get_data(cache=True))
+    return digest.hexdigest()
+
+
+def write(
+    run: Callable[[IdempotentRequest | None], Written[Any]],
+    dump: Callable[[Any], dict[str, Any]],
+    *,
+    status: int = 200,
+    location: Callable[[Any], str] | None = None,
+    status_of: Callable[[Any], int] | None = None,
+) -> flask.Response:
+    """Run a write use case, honouring Idempotency-Key, and answer with X-Log-Position."""
+    key = flask.request.headers.get("Idempotency-Key")
+    once = None
+    if key is not None:
+        if not key.strip() or len(key) > 255:
+            raise ApiProblem(
+                422,
+                "Idempotency-Key must be 1 to 255 characters",
+                slug="validation-error",
+                errors={"Idempotency-Key": ["must be 1 to 255 characters"]},
+            )
+
+        def respond(result: Any) -> tuple[int, dict[str, Any]]:
+            body = dump(result)
+            code = status_of(result) if status_of else status
+            if location is not None:
+                body = {**body, "_location": location(result)}
+            return code, json.loads(json.dumps(body, default=to_jsonable))
+
+        once = IdempotentRequest(str(current_key().id), key, fingerprint(), respond)
+        replay = application().replay(once)
+        if replay is not None:
+            return _replayed(replay)
+    try:
+        written = run(once)
+    except AlreadyHandledError as handled:
+        return _replayed(handled.replay)
+    headers = {"X-Log-Position": str(written.log_position)}
+    if location is not None:
+        headers["Location"] = location(written.value)
+    code = status_of(written.value) if status_of else status
+    return json_response(dump(written.value), code, headers)
+
+
+def _replayed(replay: Replay) -> flask.Response:
+    body = dict(replay.body)
+    headers = {"Idempotent-Replayed": "true", "X-Log-Position": str(application().head_position())}
+    location = body.pop("_location", None)
+    if location:
+        headers["Location"] = location
+    return json_response(body, replay.status, headers)
+
+
+class PageArgs(ma.Schema):
+    """Cursor pagination arguments."""
+
+    cursor = ma.fields.String(metadata={"description": "opaque cursor from next_cursor"})
+    limit = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=500))
+
+
+def paginate(items: Sequence[Any], args: dict[str, Any], key: str = "items") -> flask.Response:
+    """Slice a list by an opaque offset cursor, with `next_cursor` and a Link header."""
+    start = 0
+    cursor = args.get("cursor")
+    if cursor:
+        try:
+            start = int(base64.urlsafe_b64decode(cursor.encode()).decode())
+        except (ValueError, UnicodeDecodeError):
+            raise ApiProblem(
+                422,
+                "the cursor is not one this API gave out",
+                slug="validation-error",
+                errors={"cursor": ["unknown cursor"]},
+            ) from None
+    limit = int(args.get("limit", 50))
+    page = list(items[start : start + limit])
+    next_cursor = None
+    headers: dict[str, str] = {}
+    if start + limit < len(items):
+        next_cursor = base64.urlsafe_b64encode(str(start + limit).encode()).decode()
+        query = {k: v for k, v in flask.request.args.items() if k != "cursor"}
+        query["cursor"] = next_cursor
+        url = flask.url_for(
+            flask.request.endpoint or "", **(flask.request.view_args or {}), **query
+        )
+        headers["Link"] = f'<{url}>; rel="next"'
+    return json_response({key: page, "next_cursor": next_cursor}, headers=headers)

@@ -1,0 +1,60 @@
+"""JSON in and out: numbers parse as Decimal (never float), NaN and Infinity are refused."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import flask
+from flask.json.provider import DefaultJSONProvider
+from webargs import core
+from webargs.flaskparser import FlaskParser, is_json_request
+
+
+def _no_constants(name: str) -> Any:
+    raise json.JSONDecodeError(f"{name} is not a number JSON allows", name, 0)
+
+
+def loads(data: str | bytes) -> Any:
+    """Parse JSON text with exact decimals."""
+    return json.loads(data, parse_float=Decimal, parse_constant=_no_constants)
+
+
+def to_jsonable(value: Any) -> Any:
+    """Encode the types the domain uses: Decimal as string, UUID, dates and instants as text."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"cannot encode {type(value).__name__}")
+
+
+class JSONProvider(DefaultJSONProvider):
+    """Flask JSON provider using exact decimals and ISO dates."""
+
+    sort_keys = False
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        """Parse JSON with exact decimals."""
+        return loads(s)
+
+    @staticmethod
+    def default(o: Any) -> Any:
+        """Encode domain types."""
+        return to_jsonable(o)
+
+
+class DecimalFlaskParser(FlaskParser):
+    """webargs parser that reads JSON bodies with exact decimals."""
+
+    def _raw_load_json(self, req: flask.Request) -> Any:
+        if not is_json_request(req):
+            return core.missing
+        return loads(req.get_data(cache=True))

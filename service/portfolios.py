@@ -1,0 +1,247 @@
+"""Portfolios, their strategic goals and capacity."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import flask
+import marshmallow as ma
+from flask.views import MethodView
+
+from domain.portfolio import Portfolio
+from service.auth import ANY, MANAGE, require
+from service.blueprint import Blueprint
+from service.errors import ApiProblem
+from service.http import PageArgs, expected_version, json_response, meta, paginate, resource, write
+from service.schemas.common import AsOfArgs, Decimal, Month, month_map, reason, role_map
+from service.state import application
+
+blp = Blueprint("portfolios", __name__, url_prefix="/api/v1", description="Portfolios and goals")
+
+
+class PortfolioCreate(ma.Schema):
+    """Body of POST /portfolios."""
+
+    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+    currency = ma.fields.String(
+        required=True, validate=ma.validate.Length(equal=3), metadata={"example": "GBP"}
+    )
+    discount_rate = Decimal(required=True, metadata={"example": "0.035"})
+    base_month = Month(required=True)
+    rag_green = Decimal(load_default=None)
+    rag_amber = Decimal(load_default=None)
+
+
+class GoalCreate(ma.Schema):
+    """Body of POST /portfolios/{id}/goals."""
+
+    title = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=500))
+    description = ma.fields.String(load_default="")
+    weight = Decimal(required=True)
+
+
+class GoalRevise(ma.Schema):
+    """Body of PATCH /portfolios/{id}/goals/{goal_id}."""
+
+    title = ma.fields.String(validate=ma.validate.Length(min=1, max=500))
+    description = ma.fields.String()
+    weight = Decimal()
+    reason = reason()
+
+
+class GoalRetire(ma.Schema):
+    """Optional body of DELETE /portfolios/{id}/goals/{goal_id}."""
+
+    reason = ma.fields.String(load_default="retired", validate=ma.validate.Length(min=1))
+
+
+class CapacityPut(ma.Schema):
+    """Body of PUT /portfolios/{id}/capacity."""
+
+    budget = month_map(required=True)
+    people = role_map(load_default=dict)
+    reason = reason()
+
+
+class GoalResponse(ma.Schema):
+    """A strategic goal."""
+
+    goal_id = ma.fields.UUID()
+    title = ma.fields.String()
+    description = ma.fields.String()
+    weight = Decimal()
+    retired = ma.fields.Boolean()
+
+
+class PortfolioResponse(ma.Schema):
+    """A portfolio as it stands (or stood)."""
+
+    id = ma.fields.UUID()
+    version = ma.fields.Integer()
+    name = ma.fields.String()
+    currency = ma.fields.String()
+    discount_rate = Decimal()
+    base_month = ma.fields.String()
+    rag_green = Decimal()
+    rag_amber = Decimal()
+    goals = ma.fields.List(ma.fields.Nested(GoalResponse))
+    capacity = ma.fields.Dict()
+    created_on = ma.fields.AwareDateTime()
+    modified_on = ma.fields.AwareDateTime()
+
+
+class PortfolioList(ma.Schema):
+    """A page of portfolios."""
+
+    items = ma.fields.List(ma.fields.Nested(PortfolioResponse))
+    next_cursor = ma.fields.String(allow_none=True)
+
+
+def portfolio_view(p: Portfolio) -> dict[str, Any]:
+    """Dump a portfolio aggregate."""
+    return dict(
+        PortfolioResponse().dump(
+            {
+                "id": p.id,
+                "version": p.version,
+                "name": p.name,
+                "currency": p.currency,
+                "discount_rate": p.discount_rate,
+                "base_month": p.base_month,
+                "rag_green": p.rag_green,
+                "rag_amber": p.rag_amber,
+                "goals": list(p.goals.values()),
+                "capacity": {
+                    "budget": {m: str(v) for m, v in p.budget.items()},
+                    "people": {r: str(v) for r, v in p.people.items()},
+                },
+                "created_on": p.created_on,
+                "modified_on": p.modified_on,
+            }
+        )
+    )
+
+
+def _url(portfolio_id: UUID) -> str:
+    return flask.url_for("portfolios.PortfolioItem", portfolio_id=portfolio_id)
+
+
+@blp.route("/portfolios")
+class Portfolios(MethodView):
+    """Create and list portfolios."""
+
+    @blp.arguments(PortfolioCreate)
+    @blp.response(201, PortfolioResponse)
+    @require(MANAGE)
+    def post(self, data: dict[str, Any]) -> Any:
+        """Create a portfolio."""
+        terms = {k: v for k, v in data.items() if v is not None}
+        return write(
+            lambda once: application().create_portfolio(**terms, meta=meta(), once=once),
+            portfolio_view,
+            status=201,
+            location=lambda p: _url(p.id),
+        )
+
+    @blp.arguments(PageArgs, location="query")
+    @blp.response(200, PortfolioList)
+    @require(ANY)
+    def get(self, args: dict[str, Any]) -> Any:
+        """List portfolios, oldest first."""
+        return paginate([portfolio_view(p) for p in application().list_portfolios()], args)
+
+
+@blp.route("/portfolios/<uuid:portfolio_id>")
+class PortfolioItem(MethodView):
+    """One portfolio."""
+
+    @blp.arguments(AsOfArgs, location="query")
+    @blp.response(200, PortfolioResponse)
+    @require(ANY)
+    def get(self, args: dict[str, Any], portfolio_id: UUID) -> Any:
+        """Read a portfolio now, or as recorded at `as_of`."""
+        p = application().get_portfolio(portfolio_id, as_of=args.get("as_of"))
+        return resource(portfolio_view(p), p.version)
+
+
+@blp.route("/portfolios/<uuid:portfolio_id>/goals")
+class Goals(MethodView):
+    """Strategic goals of a portfolio."""
+
+    @blp.arguments(GoalCreate)
+    @blp.response(201, GoalResponse)
+    @require(MANAGE)
+    def post(self, data: dict[str, Any], portfolio_id: UUID) -> Any:
+        """Add a strategic goal."""
+        return write(
+            lambda once: application().add_goal(
+                portfolio_id, **data, meta=meta(), expected_version=expected_version(), once=once
+            ),
+            lambda goal: dict(GoalResponse().dump(goal)),
+            status=201,
+            location=lambda goal: flask.url_for(
+                "portfolios.GoalItem", portfolio_id=portfolio_id, goal_id=goal["goal_id"]
+            ),
+        )
+
+
+@blp.route("/portfolios/<uuid:portfolio_id>/goals/<uuid:goal_id>")
+class GoalItem(MethodView):
+    """One strategic goal."""
+
+    @blp.arguments(AsOfArgs, location="query")
+    @blp.response(200, GoalResponse)
+    @require(ANY)
+    def get(self, args: dict[str, Any], portfolio_id: UUID, goal_id: UUID) -> Any:
+        """Read a goal."""
+        p = application().get_portfolio(portfolio_id, as_of=args.get("as_of"))
+        goal = p.goals.get(goal_id)
+        if goal is None:
+            raise ApiProblem(404, f"goal {goal_id} not found", slug="not-found")
+        return json_response(GoalResponse().dump(goal))
+
+    @blp.arguments(GoalRevise)
+    @blp.response(200, GoalResponse)
+    @require(MANAGE)
+    def patch(self, data: dict[str, Any], portfolio_id: UUID, goal_id: UUID) -> Any:
+        """Revise a goal's title, description or weight."""
+        return write(
+            lambda once: application().revise_goal(
+                portfolio_id, goal_id, **data, meta=meta(), expected_version=expected_version()
+            ),
+            lambda goal: dict(GoalResponse().dump(goal)),
+        )
+
+    @blp.arguments(GoalRetire(), required=False)
+    @blp.response(204)
+    @require(MANAGE)
+    def delete(self, data: dict[str, Any], portfolio_id: UUID, goal_id: UUID) -> Any:
+        """Retire a goal (it stays in history)."""
+        written = application().retire_goal(
+            portfolio_id,
+            goal_id,
+            reason=(data or {}).get("reason", "retired"),
+            meta=meta(),
+            expected_version=expected_version(),
+        )
+        response = flask.current_app.response_class(status=204)
+        response.headers["X-Log-Position"] = str(written.log_position)
+        return response
+
+
+@blp.route("/portfolios/<uuid:portfolio_id>/capacity")
+class Capacity(MethodView):
+    """Budget by month and people by role."""
+
+    @blp.arguments(CapacityPut)
+    @blp.response(200, PortfolioResponse)
+    @require(MANAGE)
+    def put(self, data: dict[str, Any], portfolio_id: UUID) -> Any:
+        """Replace the portfolio's capacity."""
+        return write(
+            lambda once: application().set_capacity(
+                portfolio_id, **data, meta=meta(), expected_version=expected_version()
+            ),
+            portfolio_view,
+        )

@@ -1,0 +1,72 @@
+"""Field types every resource uses: decimals as strings, months, instants with offsets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+
+from domain.errors import ValidationError as DomainValidationError
+from domain.months import check_month
+
+
+class Decimal(ma.fields.Decimal):
+    """A decimal: accepted as a string or a JSON number, always answered as a string."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("metadata", {})
+        kwargs["metadata"].setdefault("example", "1234.50")
+        super().__init__(as_string=True, allow_nan=False, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, (bool, float)):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class Month(ma.fields.String):
+    """A calendar month, `YYYY-MM`."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("metadata", {})
+        kwargs["metadata"].update({"pattern": r"^\d{4}-(0[1-9]|1[0-2])$", "example": "2025-01"})
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return check_month(text)
+        except DomainValidationError as error:
+            raise ma.ValidationError(error.errors.get("month", [error.message])) from None
+
+
+class Instant(ma.fields.AwareDateTime):
+    """An RFC 3339 instant with an offset."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(format="iso", **kwargs)
+
+
+def month_map(**kwargs: Any) -> ma.fields.Dict:
+    """{YYYY-MM: decimal}."""
+    return ma.fields.Dict(keys=Month(), values=Decimal(), **kwargs)
+
+
+def role_map(**kwargs: Any) -> ma.fields.Dict:
+    """{role: fte}."""
+    return ma.fields.Dict(
+        keys=ma.fields.String(validate=ma.validate.Length(min=1, max=200)),
+        values=Decimal(),
+        **kwargs,
+    )
+
+
+def reason(**kwargs: Any) -> ma.fields.String:
+    """A required, non-blank reason."""
+    return ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=10_000), **kwargs)
+
+
+class AsOfArgs(ma.Schema):
+    """`?as_of=` for reads as recorded at a past instant."""
+
+    as_of = Instant(metadata={"description": "RFC 3339 instant: answer as recorded then"})
