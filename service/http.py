@@ -146,8 +146,7 @@ def paginate(items: Sequence[Any], args: dict[str, Any], key: str = "items") -> 
         next_cursor = base64.urlsafe_b64encode(str(start + limit).encode()).decode()
         query = {k: v for k, v in flask.request.args.items() if k != "cursor"}
         query["cursor"] = next_cursor
-        url = flask.url_for(
-            flask.request.endpoint or "", **(flask.request.view_args or {}), **query
-        )
+        params: dict[str, Any] = {**(flask.request.view_args or {}), **query}
+        url = flask.url_for(flask.request.endpoint or "", **params)
         headers["Link"] = f'<{url}>; rel="next"'
     return json_response({key: page, "next_cursor": next_cursor}, headers=headers)
