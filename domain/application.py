@@ -211,8 +211,9 @@ class ValuetrailApplication(Application[UUID]):
         for event in processing_event.events:
             aggregate = processing_event.aggregates.get(event.originator_id)
             interval = self.snapshotting_intervals.get(type(aggregate)) if aggregate else None
-            if interval and event.originator_version % interval == 0:
-                crossed[event.originator_id] = event.originator_version
+            version = event.originator_version
+            if interval and version > 0 and version % interval == 0:
+                crossed[event.originator_id] = version
         for aggregate_id, version in crossed.items():
             self.take_snapshot(aggregate_id, version=version)
 
@@ -679,7 +680,10 @@ class ValuetrailApplication(Application[UUID]):
                 spend_id = receipt_id("spend", initiative_id, source, external_id)
                 existing = self._find(Receipt, spend_id)
                 if existing is not None:
-                    return Written(dict(existing.data, created=False), self.head_position())
+                    duplicate = dict(existing.data, created=False)
+                    if once is None:
+                        return Written(duplicate, self.head_position())
+                    return self._save_once([], duplicate, once, meta)
             else:
                 spend_id = uuid4()
             initiative.record_spend(
@@ -723,6 +727,7 @@ class ValuetrailApplication(Application[UUID]):
         reason: str,
         meta: Meta,
         expected_version: int | None = None,
+        once: IdempotentRequest | None = None,
     ) -> Written[Initiative]:
         """Record a new confidence (probability of delivering)."""
 
@@ -731,7 +736,7 @@ class ValuetrailApplication(Application[UUID]):
             return i
 
         return self._change_initiative(
-            initiative_id, change, meta=meta, expected_version=expected_version
+            initiative_id, change, meta=meta, expected_version=expected_version, once=once
         )
 
     def assign_leader(
@@ -742,6 +747,7 @@ class ValuetrailApplication(Application[UUID]):
         reason: str,
         meta: Meta,
         expected_version: int | None = None,
+        once: IdempotentRequest | None = None,
     ) -> Written[Initiative]:
         """Assign a new leader."""
 
@@ -750,7 +756,7 @@ class ValuetrailApplication(Application[UUID]):
             return i
 
         return self._change_initiative(
-            initiative_id, change, meta=meta, expected_version=expected_version
+            initiative_id, change, meta=meta, expected_version=expected_version, once=once
         )
 
     def evidence(self, initiative: Initiative) -> dict[str, Any]:
@@ -1019,6 +1025,7 @@ class ValuetrailApplication(Application[UUID]):
         reason: str,
         meta: Meta,
         expected_version: int | None = None,
+        once: IdempotentRequest | None = None,
     ) -> Written[Benefit]:
         """Hand a benefit to a new owner."""
 
@@ -1027,7 +1034,7 @@ class ValuetrailApplication(Application[UUID]):
             return b
 
         return self._change_benefit(
-            benefit_id, change, meta=meta, expected_version=expected_version
+            benefit_id, change, meta=meta, expected_version=expected_version, once=once
         )
 
     def revise_baseline(
@@ -1039,6 +1046,7 @@ class ValuetrailApplication(Application[UUID]):
         reason: str,
         meta: Meta,
         expected_version: int | None = None,
+        once: IdempotentRequest | None = None,
     ) -> Written[Benefit]:
         """Revise a benefit's baseline."""
 
@@ -1047,7 +1055,7 @@ class ValuetrailApplication(Application[UUID]):
             return b
 
         return self._change_benefit(
-            benefit_id, change, meta=meta, expected_version=expected_version
+            benefit_id, change, meta=meta, expected_version=expected_version, once=once
         )
 
     def revise_target(
@@ -1059,6 +1067,7 @@ class ValuetrailApplication(Application[UUID]):
         reason: str,
         meta: Meta,
         expected_version: int | None = None,
+        once: IdempotentRequest | None = None,
     ) -> Written[Benefit]:
         """Revise a benefit's target."""
 
@@ -1067,11 +1076,17 @@ class ValuetrailApplication(Application[UUID]):
             return b
 
         return self._change_benefit(
-            benefit_id, change, meta=meta, expected_version=expected_version
+            benefit_id, change, meta=meta, expected_version=expected_version, once=once
         )
 
     def close_benefit(
-        self, benefit_id: UUID, *, reason: str, meta: Meta, expected_version: int | None = None
+        self,
+        benefit_id: UUID,
+        *,
+        reason: str,
+        meta: Meta,
+        expected_version: int | None = None,
+        once: IdempotentRequest | None = None,
     ) -> Written[Benefit]:
         """Close a benefit."""
 
@@ -1080,7 +1095,7 @@ class ValuetrailApplication(Application[UUID]):
             return b
 
         return self._change_benefit(
-            benefit_id, change, meta=meta, expected_version=expected_version
+            benefit_id, change, meta=meta, expected_version=expected_version, once=once
         )
 
     # -- measurements ----------------------------------------------------------------------
@@ -1126,7 +1141,7 @@ class ValuetrailApplication(Application[UUID]):
         once: IdempotentRequest | None,
         single: bool,
     ) -> Written[Any]:
-        check_observed(items)
+        check_observed(items, single=single)
         for _ in range(COMMUTING_RETRIES):
             benefits: dict[UUID, Benefit] = {}
             receipts: list[Receipt] = []
@@ -1171,7 +1186,7 @@ class ValuetrailApplication(Application[UUID]):
                 raise ValidationError(errors)
             result: Any = one if single else outcome
             changed = [b for b in benefits.values() if b.pending_events]
-            if not changed:
+            if not changed and once is None:
                 return Written(result, self.head_position())
             try:
                 return self._save_once([*changed, *receipts], result, once, meta)
@@ -1339,7 +1354,7 @@ def _only_new(aggregates: Sequence[Aggregate | None]) -> bool:
     return all(a is None or a.version == len(a.pending_events) - 1 for a in aggregates)
 
 
-def check_observed(items: Sequence[Mapping[str, Any]]) -> None:
+def check_observed(items: Sequence[Mapping[str, Any]], *, single: bool = False) -> None:
     """Reject measurements observed in the future (a day's grace for time zones)."""
     today = utc_now().date()
     errors: dict[str, list[str]] = {}
@@ -1352,7 +1367,7 @@ def check_observed(items: Sequence[Mapping[str, Any]]) -> None:
         elif (observed - today).days > 1:
             errors.setdefault(f"items.{index}.observed_on", []).append("must not be in the future")
     if errors:
-        if len(items) == 1:
+        if single:
             errors = {k.split(".", 2)[2]: v for k, v in errors.items()}
         raise ValidationError(errors)
 

@@ -1,7 +1,150 @@
-"""API keys."""
+"""API keys: issue (the token is shown once), list, read and revoke. Admin only."""
 
 from __future__ import annotations
 
-from service.blueprint import Blueprint
+from typing import Any
+from uuid import UUID
 
-blp = Blueprint("api_keys", __name__, url_prefix="/api/v1", description="API keys")
+import flask
+import marshmallow as ma
+from flask.views import MethodView
+
+from domain.api_key import ROLES, ApiKey
+from service.auth import ADMIN, require
+from service.blueprint import Blueprint
+from service.http import PageArgs, meta, paginate, resource, write
+from service.state import application
+
+blp = Blueprint(
+    "api_keys",
+    __name__,
+    url_prefix="/api/v1",
+    description="API keys (admin only). A token is returned once, when its key is issued; "
+    "the service stores only its SHA-256.",
+)
+
+
+class ApiKeyCreate(ma.Schema):
+    """Body of POST /api-keys."""
+
+    name = ma.fields.String(
+        required=True,
+        validate=ma.validate.Length(min=1, max=200),
+        metadata={"example": "finance-ingest"},
+    )
+    role = ma.fields.String(
+        required=True, validate=ma.validate.OneOf(ROLES), metadata={"example": "ingest"}
+    )
+
+
+class ApiKeyRevoke(ma.Schema):
+    """Optional body of DELETE /api-keys/{id}."""
+
+    reason = ma.fields.String(
+        load_default="revoked", validate=ma.validate.Length(min=1, max=10_000)
+    )
+
+
+class ApiKeyResponse(ma.Schema):
+    """An API key as stored: never its token, never its hash."""
+
+    id = ma.fields.UUID()
+    version = ma.fields.Integer()
+    name = ma.fields.String()
+    role = ma.fields.String()
+    created_at = ma.fields.AwareDateTime()
+    revoked = ma.fields.Boolean()
+    revoked_at = ma.fields.AwareDateTime(allow_none=True)
+    revoked_reason = ma.fields.String(allow_none=True)
+
+
+class ApiKeyIssued(ApiKeyResponse):
+    """A newly issued key with its token: the only time the token is shown."""
+
+    token = ma.fields.String(metadata={"description": "the bearer token; shown only here"})
+
+
+class ApiKeyList(ma.Schema):
+    """A page of API keys."""
+
+    items = ma.fields.List(ma.fields.Nested(ApiKeyResponse))
+    next_cursor = ma.fields.String(allow_none=True)
+
+
+def api_key_view(key: ApiKey) -> dict[str, Any]:
+    """Dump a key without any secret."""
+    return dict(
+        ApiKeyResponse().dump(
+            {
+                "id": key.id,
+                "version": key.version,
+                "name": key.name,
+                "role": key.role,
+                "created_at": key.created_on,
+                "revoked": key.revoked,
+                # Revocation is final, so the key's last change is its revocation.
+                "revoked_at": key.modified_on if key.revoked else None,
+                "revoked_reason": key.revoked_reason,
+            }
+        )
+    )
+
+
+def _issued_view(issued: tuple[ApiKey, str]) -> dict[str, Any]:
+    key, token = issued
+    return {**api_key_view(key), "token": token}
+
+
+def _url(key_id: UUID) -> str:
+    return flask.url_for("api_keys.ApiKeyItem", key_id=key_id)
+
+
+@blp.route("/api-keys")
+class ApiKeys(MethodView):
+    """Issue and list API keys."""
+
+    @blp.arguments(ApiKeyCreate)
+    @blp.response(201, ApiKeyIssued)
+    @require(ADMIN)
+    def post(self, data: dict[str, Any]) -> Any:
+        """Issue a key; the response carries its token, which is never shown again.
+
+        An `Idempotency-Key` is not honoured here: replaying the response would mean
+        storing the token, and the service stores only its hash.
+        """
+        return write(
+            lambda _once: application().issue_api_key(**data, meta=meta()),
+            _issued_view,
+            status=201,
+            location=lambda issued: _url(issued[0].id),
+        )
+
+    @blp.arguments(PageArgs, location="query")
+    @blp.response(200, ApiKeyList)
+    @require(ADMIN)
+    def get(self, args: dict[str, Any]) -> Any:
+        """List every key ever issued, revoked ones included, oldest first."""
+        return paginate([api_key_view(k) for k in application().list_api_keys()], args)
+
+
+@blp.route("/api-keys/<uuid:key_id>")
+class ApiKeyItem(MethodView):
+    """One API key."""
+
+    @blp.response(200, ApiKeyResponse)
+    @require(ADMIN)
+    def get(self, key_id: UUID) -> Any:
+        """Read a key (without its token)."""
+        key = application().get_api_key(key_id)
+        return resource(api_key_view(key), key.version)
+
+    @blp.arguments(ApiKeyRevoke(), required=False)
+    @blp.response(200, ApiKeyResponse)
+    @require(ADMIN)
+    def delete(self, data: dict[str, Any] | None, key_id: UUID) -> Any:
+        """Revoke a key: it stops working at once. 409 if it is already revoked."""
+        reason = (data or {}).get("reason", "revoked")
+        return write(
+            lambda _once: application().revoke_api_key(key_id, reason=reason, meta=meta()),
+            api_key_view,
+        )

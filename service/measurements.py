@@ -2,7 +2,28 @@
 
 from __future__ import annotations
 
+import json
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import flask
+import marshmallow as ma
+from flask.views import MethodView
+
+from domain.application import (
+    BatchOutcome,
+    MeasurementOutcome,
+    measurement_record,
+    topic_of,
+)
+from domain.errors import NotFoundError
+from service.auth import ANY, INGEST, require
 from service.blueprint import Blueprint
+from service.http import PageArgs, json_response, meta, paginate, write
+from service.jsonio import to_jsonable
+from service.schemas.common import AsOfArgs, Decimal, Instant, reason
+from service.state import application
 
 blp = Blueprint(
     "measurements",
@@ -10,3 +31,263 @@ blp = Blueprint(
     url_prefix="/api/v1",
     description="Measurements, corrections and batches",
 )
+
+IDENTIFIED = "valuetrail.benefit.Identified.v1"
+RECORDED = "valuetrail.benefit.MeasurementRecorded.v1"
+CORRECTED = "valuetrail.benefit.MeasurementCorrected.v1"
+MAX_BATCH = 1000
+
+
+class MeasurementCreate(ma.Schema):
+    """Body of POST /benefits/{id}/measurements."""
+
+    value = Decimal(required=True)
+    observed_on = ma.fields.Date(required=True, metadata={"description": "not in the future"})
+    source = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+    external_id = ma.fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=ma.validate.Length(min=1, max=200),
+        metadata={
+            "description": "the source's own id: the same (source, external_id) is stored once"
+        },
+    )
+
+
+class MeasurementCorrectionRequest(ma.Schema):
+    """Body of POST /benefits/{id}/measurements/{measurement_id}/corrections."""
+
+    value = Decimal(required=True)
+    reason = reason()
+
+
+class MeasurementBatchItem(MeasurementCreate):
+    """One measurement of a batch."""
+
+    benefit_id = ma.fields.UUID(required=True)
+
+
+class MeasurementBatchRequest(ma.Schema):
+    """Body of POST /measurements/batch."""
+
+    items = ma.fields.List(
+        ma.fields.Nested(MeasurementBatchItem),
+        required=True,
+        validate=ma.validate.Length(min=1, max=MAX_BATCH),
+    )
+
+
+class MeasurementListArgs(PageArgs):
+    """Query of GET /benefits/{id}/measurements."""
+
+    from_ = ma.fields.Date(data_key="from", metadata={"description": "observed on or after"})
+    to = ma.fields.Date(metadata={"description": "observed on or before"})
+    as_of = Instant(metadata={"description": "RFC 3339 instant: answer as recorded then"})
+
+    @ma.validates_schema
+    def _ordered(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        start, end = data.get("from_"), data.get("to")
+        if start is not None and end is not None and end < start:
+            raise ma.ValidationError("must not be before from", "to")
+
+
+class MeasurementResponse(ma.Schema):
+    """A measurement as recorded."""
+
+    measurement_id = ma.fields.UUID()
+    benefit_id = ma.fields.UUID()
+    value = Decimal()
+    observed_on = ma.fields.Date()
+    source = ma.fields.String()
+    external_id = ma.fields.String(allow_none=True)
+    recorded_at = ma.fields.AwareDateTime()
+
+
+class MeasurementCorrectionEntry(ma.Schema):
+    """One correction of a measurement."""
+
+    value = Decimal()
+    reason = ma.fields.String()
+    recorded_at = ma.fields.AwareDateTime()
+
+
+class MeasurementDetail(MeasurementResponse):
+    """A measurement with its corrections: `value` is the one now in force."""
+
+    original_value = Decimal()
+    corrections = ma.fields.List(ma.fields.Nested(MeasurementCorrectionEntry))
+
+
+class MeasurementList(ma.Schema):
+    """A page of measurements."""
+
+    items = ma.fields.List(ma.fields.Nested(MeasurementDetail))
+    next_cursor = ma.fields.String(allow_none=True)
+
+
+class MeasurementCorrectionResponse(ma.Schema):
+    """A recorded correction."""
+
+    measurement_id = ma.fields.UUID()
+    benefit_id = ma.fields.UUID()
+    value = Decimal()
+    previous_value = Decimal()
+    reason = ma.fields.String()
+    recorded_at = ma.fields.AwareDateTime()
+
+
+class MeasurementBatchResult(ma.Schema):
+    """The outcome of one batch item."""
+
+    benefit_id = ma.fields.UUID()
+    measurement_id = ma.fields.UUID()
+    outcome = ma.fields.String(metadata={"enum": ["created", "duplicate"]})
+
+
+class MeasurementBatchResponse(ma.Schema):
+    """The outcome of a batch."""
+
+    results = ma.fields.List(ma.fields.Nested(MeasurementBatchResult))
+    created = ma.fields.Integer()
+    duplicates = ma.fields.Integer()
+    log_position = ma.fields.Integer()
+
+
+def series(benefit_id: UUID, as_of: datetime | None = None) -> list[dict[str, Any]]:
+    """Every measurement of a benefit in recording order, corrections applied."""
+    try:
+        events: list[Any] = list(application().history(benefit_id, as_of=as_of))
+    except NotFoundError:
+        raise NotFoundError("benefit", benefit_id) from None
+    if topic_of(events[0]) != IDENTIFIED:
+        raise NotFoundError("benefit", benefit_id)
+    found: dict[UUID, dict[str, Any]] = {}
+    for event in events:
+        topic = topic_of(event)
+        if topic == RECORDED:
+            record = measurement_record(event, benefit_id)
+            found[event.measurement_id] = {
+                **record,
+                "original_value": record["value"],
+                "corrections": [],
+            }
+        elif topic == CORRECTED and event.measurement_id in found:
+            measurement = found[event.measurement_id]
+            measurement["value"] = event.value
+            measurement["corrections"].append(
+                {"value": event.value, "reason": event.reason, "recorded_at": event.timestamp}
+            )
+    return list(found.values())
+
+
+def _url(benefit_id: UUID, measurement_id: UUID) -> str:
+    return flask.url_for(
+        "measurements.MeasurementItem", benefit_id=benefit_id, measurement_id=measurement_id
+    )
+
+
+@blp.route("/benefits/<uuid:benefit_id>/measurements")
+class Measurements(MethodView):
+    """The measurements of one benefit."""
+
+    @blp.arguments(MeasurementCreate)
+    @blp.response(201, MeasurementResponse)
+    @blp.alt_response(200, schema=MeasurementResponse, description="already stored")
+    @require(INGEST)
+    def post(self, data: dict[str, Any], benefit_id: UUID) -> Any:
+        """Record one measurement; the same (source, external_id) answers 200 with the original."""
+        return write(
+            lambda once: application().record_measurement(
+                benefit_id, **data, meta=meta(), once=once
+            ),
+            lambda outcome: dict(MeasurementResponse().dump(outcome.measurement)),
+            status=201,
+            location=lambda outcome: _url(benefit_id, outcome.measurement["measurement_id"]),
+            status_of=_status_of,
+        )
+
+    @blp.arguments(MeasurementListArgs, location="query")
+    @blp.response(200, MeasurementList)
+    @require(ANY)
+    def get(self, args: dict[str, Any], benefit_id: UUID) -> Any:
+        """List measurements observed between `from` and `to`, as recorded by `as_of`."""
+        start, end = args.get("from_"), args.get("to")
+        items = [
+            m
+            for m in series(benefit_id, args.get("as_of"))
+            if (start is None or m["observed_on"] >= start)
+            and (end is None or m["observed_on"] <= end)
+        ]
+        return paginate(MeasurementDetail(many=True).dump(items), args)
+
+
+def _status_of(outcome: MeasurementOutcome) -> int:
+    return 201 if outcome.created else 200
+
+
+@blp.route("/benefits/<uuid:benefit_id>/measurements/<uuid:measurement_id>")
+class MeasurementItem(MethodView):
+    """One measurement."""
+
+    @blp.arguments(AsOfArgs, location="query")
+    @blp.response(200, MeasurementDetail)
+    @require(ANY)
+    def get(self, args: dict[str, Any], benefit_id: UUID, measurement_id: UUID) -> Any:
+        """Read a measurement with its corrections."""
+        for measurement in series(benefit_id, args.get("as_of")):
+            if measurement["measurement_id"] == measurement_id:
+                return json_response(MeasurementDetail().dump(measurement))
+        raise NotFoundError("measurement", measurement_id)
+
+
+@blp.route("/benefits/<uuid:benefit_id>/measurements/<uuid:measurement_id>/corrections")
+class Corrections(MethodView):
+    """Corrections of a measurement (the original is never edited)."""
+
+    @blp.arguments(MeasurementCorrectionRequest)
+    @blp.response(201, MeasurementCorrectionResponse)
+    @require(INGEST)
+    def post(self, data: dict[str, Any], benefit_id: UUID, measurement_id: UUID) -> Any:
+        """Correct a measurement's value, with a reason."""
+        return write(
+            lambda once: application().correct_measurement(
+                benefit_id, measurement_id, **data, meta=meta(), once=once
+            ),
+            lambda correction: dict(MeasurementCorrectionResponse().dump(correction)),
+            status=201,
+            location=lambda _correction: _url(benefit_id, measurement_id),
+        )
+
+
+@blp.route("/measurements/batch")
+class Batch(MethodView):
+    """Many measurements at once, all or nothing."""
+
+    @blp.arguments(MeasurementBatchRequest)
+    @blp.response(201, MeasurementBatchResponse)
+    @require(INGEST)
+    def post(self, data: dict[str, Any]) -> Any:
+        """Record up to 1,000 measurements; each result is `created` or `duplicate`."""
+        response = write(
+            lambda once: application().record_measurements(data["items"], meta=meta(), once=once),
+            _batch_view,
+            status=201,
+        )
+        # A write's body is built before the save (an idempotent replay is stored in the same
+        # transaction), so the position the save ends at is only known from X-Log-Position.
+        body = json.loads(response.get_data())
+        body["log_position"] = int(response.headers["X-Log-Position"])
+        response.set_data(json.dumps(body, default=to_jsonable))
+        return response
+
+
+def _batch_view(outcome: BatchOutcome) -> dict[str, Any]:
+    return dict(
+        MeasurementBatchResponse().dump(
+            {
+                "results": outcome.results,
+                "created": outcome.created,
+                "duplicates": outcome.duplicates,
+            }
+        )
+    )

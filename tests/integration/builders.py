@@ -10,6 +10,7 @@ from typing import Any
 from uuid import UUID
 
 from domain.application import ValuetrailApplication, store_env
+from domain.benefit import Benefit
 from domain.values import Meta
 
 BOARD = Meta(actor="board", request_id="req-board")
@@ -82,6 +83,16 @@ def measurement_items(
         }
         for n in range(count)
     ]
+
+
+def fold_benefit(app: ValuetrailApplication, ident: UUID) -> Benefit:
+    """A benefit folded from every stored event, ignoring snapshots."""
+    aggregate: Any = None
+    for stored in app.events.get(ident):
+        event: Any = stored
+        aggregate = event.mutate(aggregate)
+    assert isinstance(aggregate, Benefit)
+    return aggregate
 
 
 @contextmanager

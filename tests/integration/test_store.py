@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Any
 from uuid import UUID
 
 import psycopg
@@ -18,10 +17,16 @@ from domain.application import (
     store_env,
     topic_of,
 )
-from domain.benefit import Benefit
 from domain.errors import NotFoundError, ValidationError
 from domain.months import add_months, current_month, utc_now
-from tests.integration.builders import BOARD, FINANCE, build, measurement_items, opened
+from tests.integration.builders import (
+    BOARD,
+    FINANCE,
+    build,
+    fold_benefit,
+    measurement_items,
+    opened,
+)
 
 TODAY = utc_now().date()
 
@@ -30,16 +35,6 @@ def snapshot_versions(app: ValuetrailApplication, ident: UUID) -> list[int]:
     """Versions at which snapshots of an aggregate were stored, oldest first."""
     assert app.snapshots is not None
     return [s.originator_version for s in app.snapshots.get(ident)]
-
-
-def folded(app: ValuetrailApplication, ident: UUID) -> Benefit:
-    """A benefit folded from every stored event, ignoring snapshots."""
-    aggregate: Any = None
-    for stored in app.events.get(ident):
-        event: Any = stored
-        aggregate = event.mutate(aggregate)
-    assert isinstance(aggregate, Benefit)
-    return aggregate
 
 
 def test_use_case_walk_is_read_back_identically_by_a_second_instance(db_url: str) -> None:
@@ -217,7 +212,7 @@ def test_a_benefit_with_many_measurements_loads_from_a_snapshot_equal_to_the_ful
 
         with opened(db_url) as fresh:
             loaded = fresh.get_benefit(s.benefit_id)
-            full = folded(fresh, s.benefit_id)
+            full = fold_benefit(fresh, s.benefit_id)
             assert loaded.measurement_count == full.measurement_count == 250
             assert loaded.actuals == full.actuals
             assert sum(loaded.actuals.values()) == Decimal("375.00")
@@ -239,7 +234,7 @@ def test_a_big_batch_takes_one_snapshot_per_save_not_one_per_interval_crossed(
         assert snapshot_versions(app, s.benefit_id)[len(before) :] == [300, 400]
 
         with opened(db_url) as fresh:
-            assert fresh.get_benefit(s.benefit_id) == folded(fresh, s.benefit_id)
+            assert fresh.get_benefit(s.benefit_id) == fold_benefit(fresh, s.benefit_id)
             assert fresh.get_benefit(s.benefit_id).measurement_count == 450
 
 
@@ -273,15 +268,17 @@ def test_without_create_table_a_missing_schema_fails_on_first_write(
     fresh_postgres_url: str,
 ) -> None:
     assert store_env(fresh_postgres_url)["CREATE_TABLE"] == "n"
-    with opened(fresh_postgres_url) as app:
-        with pytest.raises(PersistenceError, match="does not exist"):
-            app.create_portfolio(
-                name="Orphan",
-                currency="EUR",
-                discount_rate="0.03",
-                base_month="2024-01",
-                meta=BOARD,
-            )
+    with (
+        opened(fresh_postgres_url) as app,
+        pytest.raises(PersistenceError, match=r'"public\.valuetrail_\w+" does not exist'),
+    ):
+        app.create_portfolio(
+            name="Orphan",
+            currency="EUR",
+            discount_rate="0.03",
+            base_month="2024-01",
+            meta=BOARD,
+        )
     assert _tables(fresh_postgres_url) == []
 
     with opened(fresh_postgres_url, create_tables=True) as app:
@@ -294,4 +291,3 @@ def test_without_create_table_a_missing_schema_fails_on_first_write(
         )
         assert app.get_portfolio(created.value.id).name == "Now it works"
     assert _tables(fresh_postgres_url)
-

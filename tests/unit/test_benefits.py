@@ -16,7 +16,6 @@ from domain.application import (
     MeasurementOutcome,
     ValuetrailApplication,
 )
-from domain.benefit import Benefit
 from domain.errors import (
     IdempotencyKeyReuseError,
     NotFoundError,
@@ -416,7 +415,9 @@ def test_a_closed_benefit_takes_no_more_measurements(world: World) -> None:
 # ------------------------------------------------------------------------ Idempotency-Key
 
 
-def measurement_request(key: str, fingerprint: str, scope: str = "key-finance") -> IdempotentRequest:
+def measurement_request(
+    key: str, fingerprint: str, scope: str = "key-finance"
+) -> IdempotentRequest:
     def respond(outcome: Any) -> tuple[int, dict[str, Any]]:
         return 201, {"measurement_id": str(outcome.measurement["measurement_id"])}
 
@@ -475,5 +476,5 @@ def test_idempotency_keys_are_scoped_to_the_calling_api_key(world: World) -> Non
 def test_a_benefit_aggregate_records_who_measured(world: World) -> None:
     world.measure("1", date(2025, 3, 5))
     recorded: Any = world.app.history(world.benefit_id)[-1]
-    assert isinstance(recorded, Benefit.MeasurementRecorded)
+    assert type(recorded).TOPIC == MEASURED
     assert (recorded.actor, recorded.request_id) == (FEED.actor, FEED.request_id)

@@ -385,15 +385,17 @@ def test_every_stored_event_names_its_actor_and_request() -> None:
     )
     benefit_id = step(
         6,
-        lambda m: app.identify_benefit(
-            initiative_id=initiative_id,
-            title="Savings",
-            category="cashable",
-            owner="CFO",
-            measure=SAVINGS,
-            baseline={"value": "0", "as_of": date(2025, 1, 1)},
-            meta=m,
-        ).value.id,
+        lambda m: (
+            app.identify_benefit(
+                initiative_id=initiative_id,
+                title="Savings",
+                category="cashable",
+                owner="CFO",
+                measure=SAVINGS,
+                baseline={"value": "0", "as_of": date(2025, 1, 1)},
+                meta=m,
+            ).value.id
+        ),
     )
     step(
         7,
