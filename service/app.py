@@ -13,6 +13,7 @@ from flask_smorest import Api
 
 from domain.application import ValuetrailApplication, store_env
 from service import api_keys, benefits, initiatives, measurements, portfolios
+from service.auth import enforce_roles
 from service.config import Settings, ensure_sqlite_dir
 from service.errors import ApiProblem, problem, register_error_handlers
 from service.jsonio import JSONProvider
@@ -73,6 +74,7 @@ def _register_hooks(app: flask.Flask) -> None:
         incoming = flask.request.headers.get("X-Request-ID", "")
         ok = 0 < len(incoming) <= 200 and incoming.isprintable()
         flask.g.request_id = incoming if ok else uuid.uuid4().hex
+        enforce_roles()
         if flask.request.method in _BODY_METHODS and flask.request.content_length != 0:
             has_body = flask.request.content_length or flask.request.headers.get(
                 "Transfer-Encoding"

@@ -11,7 +11,7 @@ import flask
 import marshmallow as ma
 from flask.views import MethodView
 
-from domain.application import Written
+from domain.application import IdempotentRequest, Written
 from domain.benefit import Benefit
 from domain.values import BENEFIT_CATEGORIES, DIRECTIONS, MEASURE_KINDS
 from service.auth import ANY, MANAGE, require
@@ -207,9 +207,11 @@ def _url(benefit_id: UUID) -> str:
     return flask.url_for("benefits.BenefitItem", benefit_id=benefit_id)
 
 
-def _change(run: Callable[[int | None], Written[Benefit]]) -> flask.Response:
-    """Answer a state change of one benefit, honouring If-Match."""
-    return write(lambda _once: run(expected_version()), benefit_view)
+def _change(
+    run: Callable[[IdempotentRequest | None, int | None], Written[Benefit]],
+) -> flask.Response:
+    """Answer a state change of one benefit, honouring If-Match and Idempotency-Key."""
+    return write(lambda once: run(once, expected_version()), benefit_view)
 
 
 @blp.route("/benefits")
@@ -260,7 +262,7 @@ class Forecast(MethodView):
     def put(self, data: dict[str, Any], benefit_id: UUID) -> Any:
         """Record a new forecast revision {month: value}."""
         return _change(
-            lambda version: application().revise_benefit_forecast(
+            lambda _once, version: application().revise_benefit_forecast(
                 benefit_id, **data, meta=meta(), expected_version=version
             )
         )
@@ -276,7 +278,7 @@ class Attribution(MethodView):
     def put(self, data: dict[str, Any], benefit_id: UUID) -> Any:
         """Replace the contributions; shares must sum to at most 1."""
         return _change(
-            lambda version: application().change_attribution(
+            lambda _once, version: application().change_attribution(
                 benefit_id, **data, meta=meta(), expected_version=version
             )
         )
@@ -292,8 +294,8 @@ class Owner(MethodView):
     def post(self, data: dict[str, Any], benefit_id: UUID) -> Any:
         """Hand the benefit to a new owner."""
         return _change(
-            lambda version: application().change_owner(
-                benefit_id, **data, meta=meta(), expected_version=version
+            lambda once, version: application().change_owner(
+                benefit_id, **data, meta=meta(), expected_version=version, once=once
             )
         )
 
@@ -308,8 +310,8 @@ class Baseline(MethodView):
     def post(self, data: dict[str, Any], benefit_id: UUID) -> Any:
         """Record a corrected baseline."""
         return _change(
-            lambda version: application().revise_baseline(
-                benefit_id, **data, meta=meta(), expected_version=version
+            lambda once, version: application().revise_baseline(
+                benefit_id, **data, meta=meta(), expected_version=version, once=once
             )
         )
 
@@ -324,8 +326,8 @@ class Target(MethodView):
     def post(self, data: dict[str, Any], benefit_id: UUID) -> Any:
         """Record a new target."""
         return _change(
-            lambda version: application().revise_target(
-                benefit_id, **data, meta=meta(), expected_version=version
+            lambda once, version: application().revise_target(
+                benefit_id, **data, meta=meta(), expected_version=version, once=once
             )
         )
 
@@ -340,7 +342,7 @@ class Closure(MethodView):
     def post(self, data: dict[str, Any], benefit_id: UUID) -> Any:
         """Close the benefit: no more forecasts or measurements."""
         return _change(
-            lambda version: application().close_benefit(
-                benefit_id, **data, meta=meta(), expected_version=version
+            lambda once, version: application().close_benefit(
+                benefit_id, **data, meta=meta(), expected_version=version, once=once
             )
         )

@@ -367,3 +367,15 @@ def test_creating_with_an_idempotency_key_replays_the_first_response(world: Worl
     assert again.headers["Location"] == first.headers["Location"]
     assert other.status_code == 422
     assert len(world.get("/benefits", initiative_id=str(world.a)).get_json()["items"]) == 1
+
+
+def test_a_retried_close_with_its_idempotency_key_replays_instead_of_409(world: World) -> None:
+    created = world.benefit()
+    path = f"/benefits/{created['id']}/close"
+
+    first = world.post(path, {"reason": "delivered"}, **{"Idempotency-Key": "close-1"})
+    again = world.post(path, {"reason": "delivered"}, **{"Idempotency-Key": "close-1"})
+
+    assert first.status_code == again.status_code == 200
+    assert again.get_json() == first.get_json()
+    assert again.headers["Idempotent-Replayed"] == "true"

@@ -206,6 +206,29 @@ def test_a_batch_of_a_closed_benefit_names_the_item(world: Measured) -> None:
     assert "items.0.benefit_id" in response.get_json()["errors"]
 
 
+def test_a_batch_of_one_bad_item_still_names_it_by_index(world: Measured) -> None:
+    future = (date.today() + timedelta(days=10)).isoformat()
+
+    response = world.batch([world.item("a", observed_on=future)])
+
+    assert response.status_code == 422
+    assert "items.0.observed_on" in response.get_json()["errors"]
+
+
+def test_a_repeated_duplicate_measurement_replays_by_idempotency_key(world: Measured) -> None:
+    world.measure(external_id="d-1")
+    body = {"value": "90", "observed_on": "2025-01-31", "source": "ledger", "external_id": "d-1"}
+    key = {"Idempotency-Key": "dup-1"}
+
+    first = world.post(world.path, body, world.ingest, **key)
+    again = world.post(world.path, body, world.ingest, **key)
+
+    assert first.status_code == again.status_code == 200
+    assert again.get_json() == first.get_json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert world.count() == 1
+
+
 @pytest.mark.parametrize("size", [0, 1001])
 def test_a_batch_holds_1_to_1000_items(world: Measured, size: int) -> None:
     response = world.batch([world.item(f"k{n}") for n in range(size)])

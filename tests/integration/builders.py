@@ -96,9 +96,12 @@ def fold_benefit(app: ValuetrailApplication, ident: UUID) -> Benefit:
 
 
 @contextmanager
-def opened(url: str, *, create_tables: bool = False) -> Iterator[ValuetrailApplication]:
+def opened(
+    url: str, *, create_tables: bool = False, **overrides: str
+) -> Iterator[ValuetrailApplication]:
     """An application on the store at `url`, closed afterwards (like one worker process)."""
-    app = ValuetrailApplication(env=store_env(url, create_tables=create_tables))
+    env = store_env(url, create_tables=create_tables) | overrides
+    app = ValuetrailApplication(env=env)
     try:
         yield app
     finally:

@@ -63,7 +63,12 @@ def race(url: str, work: Callable[[ValuetrailApplication, int], T]) -> list[Outc
             return Outcome(error=error)
 
     with ExitStack() as stack:
-        apps = [stack.enter_context(opened(url)) for _ in range(WORKERS)]
+        # One connection each (two spare): eight default pools would take 40 of the server's
+        # 100 slots before the first write, and the server is shared with other test runs.
+        apps = [
+            stack.enter_context(opened(url, POSTGRES_POOL_SIZE="1", POSTGRES_MAX_OVERFLOW="2"))
+            for _ in range(WORKERS)
+        ]
         # Warm each pool so connecting is not what decides who wins.
         for app in apps:
             app.head_position()
