@@ -7,7 +7,9 @@ the store through receipts saved in that same transaction, never by read-then-wr
 
 from __future__ import annotations
 
+import random
 import secrets
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -43,7 +45,7 @@ A = TypeVar("A", bound=Aggregate)
 T = TypeVar("T")
 
 #: Measurements and spend commute: a version conflict is retried this many times.
-COMMUTING_RETRIES = 20
+COMMUTING_RETRIES = 30
 BENEFIT_SNAPSHOT_INTERVAL = 100
 DECISION_RECORDED = "valuetrail.initiative.DecisionRecorded.v1"
 
@@ -266,13 +268,14 @@ class ValuetrailApplication(Application[UUID]):
     ) -> Written[T]:
         """Run one attempt of a use case and save it; retry commuting writes on conflict."""
         tries = COMMUTING_RETRIES if commuting else 3
-        for _ in range(tries):
+        for attempt_number in range(tries):
             aggregates, result = attempt()
             try:
                 return self._save_once(aggregates, result, once, meta)
             except IntegrityError:
                 if not commuting and not _only_new(aggregates):
                     raise ConcurrencyError(*what) from None
+                backoff(attempt_number)
         raise ConcurrencyError(*what)
 
     # -- reads -----------------------------------------------------------------------------
@@ -672,7 +675,7 @@ class ValuetrailApplication(Application[UUID]):
         once: IdempotentRequest | None = None,
     ) -> Written[dict[str, Any]]:
         """Record actual spend; the same (source, external_id) is stored once."""
-        for _ in range(COMMUTING_RETRIES):
+        for attempt_number in range(COMMUTING_RETRIES):
             initiative = self._load(Initiative, initiative_id, "initiative")
             key = f"{initiative_id}|{source}|{external_id}"
             receipt = None
@@ -716,7 +719,7 @@ class ValuetrailApplication(Application[UUID]):
             try:
                 return self._save_once([initiative, receipt], dict(spend, created=True), once, meta)
             except IntegrityError:
-                continue
+                backoff(attempt_number)
         raise ConcurrencyError("initiative", initiative_id)
 
     def assess_confidence(
@@ -1142,7 +1145,7 @@ class ValuetrailApplication(Application[UUID]):
         single: bool,
     ) -> Written[Any]:
         check_observed(items, single=single)
-        for _ in range(COMMUTING_RETRIES):
+        for attempt_number in range(COMMUTING_RETRIES):
             benefits: dict[UUID, Benefit] = {}
             receipts: list[Receipt] = []
             outcome = BatchOutcome()
@@ -1191,7 +1194,7 @@ class ValuetrailApplication(Application[UUID]):
             try:
                 return self._save_once([*changed, *receipts], result, once, meta)
             except IntegrityError:
-                continue
+                backoff(attempt_number)
         raise ConcurrencyError("benefit", ", ".join(str(i["benefit_id"]) for i in items[:3]))
 
     def _measure(
@@ -1347,6 +1350,11 @@ class ValuetrailApplication(Application[UUID]):
     def iter_log(self, after: int = 0, limit: int = 1000) -> Iterator[Any]:
         """Stored notifications after a position, in log order."""
         return iter(self.recorder.select_notifications(start=after + 1, limit=limit))
+
+
+def backoff(attempt: int) -> None:
+    """Wait a little, randomly, before retrying a commuting write, so racing writers spread out."""
+    time.sleep(random.uniform(0, min(0.25, 0.004 * 2**attempt)))
 
 
 def _only_new(aggregates: Sequence[Aggregate | None]) -> bool:
