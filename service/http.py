@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import re
@@ -16,7 +17,7 @@ from domain.application import AlreadyHandledError, IdempotentRequest, Replay, W
 from domain.values import Meta
 from service.auth import current_key
 from service.errors import ApiProblem
-from service.jsonio import to_jsonable
+from service.jsonio import loads, to_jsonable
 from service.state import application
 
 _ETAG = re.compile(r'^(?:W/)?"v(\d+)"$')
@@ -62,7 +63,11 @@ def fingerprint() -> str:
     digest = hashlib.sha256()
     digest.update(flask.request.method.encode())
     digest.update(flask.request.full_path.encode())
-    digest.update(flask.request.get_data(cache=True))
+    raw = flask.request.get_data(cache=True)
+    with contextlib.suppress(ValueError):
+        # The same JSON sent with other spacing or key order is the same request.
+        raw = json.dumps(loads(raw), sort_keys=True, default=to_jsonable).encode()
+    digest.update(raw)
     return digest.hexdigest()
 
 
