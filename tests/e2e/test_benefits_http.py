@@ -5,87 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import uuid4
 
-import flask
 import pytest
-from flask.testing import FlaskClient
 
-from domain.application import ValuetrailApplication
-from domain.values import Meta
-from service.app import create_app
+from tests.e2e.conftest import World
 
 API = "/api/v1"
-T = Meta("t", "r")
-
-
-class World:
-    """An app with a manager and an ingest key, a portfolio and two initiatives in it."""
-
-    def __init__(self, tmp_path: Path) -> None:
-        self.app: flask.Flask = create_app(
-            {
-                "db": "sqlite:///" + str(tmp_path / "t.db"),
-                "admin_key": "admin-token",
-                "create_tables": True,
-            }
-        )
-        self.client: FlaskClient = self.app.test_client()
-        self.vt: ValuetrailApplication = self.app.extensions["valuetrail"]
-        self.manager = self.vt.issue_api_key(name="mgr", role="manager", meta=T).value[1]
-        self.ingest = self.vt.issue_api_key(name="feed", role="ingest", meta=T).value[1]
-        created = self.post(
-            "/portfolios",
-            {"name": "P", "currency": "GBP", "discount_rate": "0.035", "base_month": "2025-01"},
-        )
-        assert created.status_code == 201, created.get_json()
-        self.portfolio_id = UUID(created.get_json()["id"])
-        self.a = self.initiative("Portal")
-        self.b = self.initiative("Chatbot")
-
-    def initiative(self, name: str) -> UUID:
-        return self.vt.propose_initiative(
-            portfolio_id=self.portfolio_id,
-            kind="project",
-            name=name,
-            sponsor="S",
-            start_month="2025-01",
-            end_month="2026-12",
-            confidence="0.8",
-            meta=T,
-        ).value.id
-
-    def headers(self, token: str | None = None, **extra: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {token or self.manager}", **extra}
-
-    def post(self, path: str, body: Any, token: str | None = None, **headers: str) -> Any:
-        return self.client.post(API + path, json=body, headers=self.headers(token, **headers))
-
-    def put(self, path: str, body: Any, token: str | None = None, **headers: str) -> Any:
-        return self.client.put(API + path, json=body, headers=self.headers(token, **headers))
-
-    def get(self, path: str, token: str | None = None, **query: str) -> Any:
-        return self.client.get(API + path, headers=self.headers(token), query_string=query)
-
-    def benefit_body(self, **changes: Any) -> dict[str, Any]:
-        return {
-            "initiative_id": str(self.a),
-            "title": "Lower cost to serve",
-            "description": "Fewer calls",
-            "category": "cashable",
-            "disbenefit": False,
-            "owner": "Ops director",
-            "measure": {"name": "saving", "unit": "GBP", "kind": "flow", "direction": "increase"},
-            "baseline": {"value": "0", "as_of": "2025-01-01"},
-            "target": {"value": "1200.50", "by_month": "2025-12"},
-            **changes,
-        }
-
-    def benefit(self, **changes: Any) -> dict[str, Any]:
-        response = self.post("/benefits", self.benefit_body(**changes))
-        assert response.status_code == 201, response.get_json()
-        body: dict[str, Any] = response.get_json()
-        return body
 
 
 @pytest.fixture

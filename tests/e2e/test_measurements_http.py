@@ -9,7 +9,7 @@ from uuid import uuid4
 
 import pytest
 
-from tests.e2e.test_benefits_http import T, World
+from tests.e2e.conftest import T, World
 
 
 class Measured(World):
