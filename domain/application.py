@@ -171,6 +171,12 @@ class ValuetrailApplication(Application[UUID]):
     env: ClassVar[dict[str, str]] = {"AGGREGATE_CACHE_MAXSIZE": "20000"}
     snapshotting_intervals = {Benefit: BENEFIT_SNAPSHOT_INTERVAL}  # noqa: RUF012
 
+    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+        """Build the application over the configured store."""
+        super().__init__(env)
+        # token hash -> key id; a token's receipt never changes, so this cannot go stale.
+        self._token_keys: dict[str, UUID] = {}
+
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         """Add dates to the library's UUID, Decimal and datetime transcodings."""
         super().register_transcodings(transcoder)
@@ -1168,7 +1174,7 @@ class ValuetrailApplication(Application[UUID]):
                 try:
                     benefit = benefits.get(benefit_id) or self._load(Benefit, benefit_id, "benefit")
                     benefits[benefit_id] = benefit
-                    measured = self._measure(benefit, item, seen, meta)
+                    measured = self._measure(benefit, item, seen, meta, lookup=attempt_number > 0)
                 except NotFoundError as error:
                     if single:
                         raise
@@ -1204,7 +1210,8 @@ class ValuetrailApplication(Application[UUID]):
             try:
                 return self._save_once([*changed, *receipts], result, once, meta)
             except IntegrityError:
-                backoff(attempt_number)
+                if attempt_number > 0:  # the first refusal is often a duplicate: look, then retry
+                    backoff(attempt_number)
         raise ConcurrencyError("benefit", ", ".join(str(i["benefit_id"]) for i in items[:3]))
 
     def _measure(
@@ -1213,6 +1220,8 @@ class ValuetrailApplication(Application[UUID]):
         item: Mapping[str, Any],
         seen: dict[UUID, dict[str, Any]],
         meta: Meta,
+        *,
+        lookup: bool,
     ) -> tuple[dict[str, Any], Receipt | None]:
         """Apply one measurement to a loaded benefit; a known key returns the stored one instead."""
         source, external_id = item["source"], item.get("external_id")
@@ -1220,7 +1229,9 @@ class ValuetrailApplication(Application[UUID]):
             measurement_id = receipt_id("measurement", benefit.id, source, external_id)
             if measurement_id in seen:
                 return seen[measurement_id], None
-            existing = self._find_receipt(measurement_id)
+            # The first attempt relies on the store to refuse a duplicate receipt; only a retry
+            # (after such a refusal, or a version conflict) pays for the lookups.
+            existing = self._find_receipt(measurement_id) if lookup else None
             if existing is not None:
                 return dict(existing.data), None
         else:
@@ -1329,10 +1340,15 @@ class ValuetrailApplication(Application[UUID]):
 
     def authenticate(self, token: str) -> ApiKey | None:
         """The live key a bearer token belongs to, or None."""
-        receipt = self._find_receipt(receipt_id("api-token", token_sha256(token)))
-        if receipt is None:
-            return None
-        key = self._find(ApiKey, receipt.subject_id)
+        digest = token_sha256(token)
+        key_id = self._token_keys.get(digest)
+        if key_id is None:
+            receipt = self._find_receipt(receipt_id("api-token", digest))
+            if receipt is None:
+                return None
+            key_id = self._token_keys.setdefault(digest, receipt.subject_id)
+        # The key itself is read every time, so a revocation anywhere takes effect at once.
+        key = self._find(ApiKey, key_id)
         return None if key is None or key.revoked else key
 
     def list_api_keys(self) -> list[ApiKey]:

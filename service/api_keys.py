@@ -13,6 +13,7 @@ from domain.api_key import ROLES, ApiKey
 from service.auth import ADMIN, require
 from service.blueprint import Blueprint
 from service.http import PageArgs, meta, paginate, resource, write
+from service.schemas.common import schema
 from service.state import application
 
 blp = Blueprint(
@@ -74,7 +75,7 @@ class ApiKeyList(ma.Schema):
 def api_key_view(key: ApiKey) -> dict[str, Any]:
     """Dump a key without any secret."""
     return dict(
-        ApiKeyResponse().dump(
+        schema(ApiKeyResponse).dump(
             {
                 "id": key.id,
                 "version": key.version,

@@ -17,7 +17,7 @@ from domain.values import BENEFIT_CATEGORIES, DIRECTIONS, MEASURE_KINDS
 from service.auth import ANY, MANAGE, require
 from service.blueprint import Blueprint
 from service.http import PageArgs, expected_version, meta, paginate, resource, write
-from service.schemas.common import AsOfArgs, Decimal, Instant, Month, month_map, reason
+from service.schemas.common import AsOfArgs, Decimal, Instant, Month, month_map, reason, schema
 from service.state import application
 
 blp = Blueprint(
@@ -175,7 +175,7 @@ def unattributed_share(b: Benefit) -> D:
 def benefit_view(b: Benefit) -> dict[str, Any]:
     """Dump a benefit aggregate."""
     return dict(
-        BenefitResponse().dump(
+        schema(BenefitResponse).dump(
             {
                 "id": b.id,
                 "version": b.version,

@@ -20,7 +20,16 @@ from service.auth import ANY, INGEST, MANAGE, require
 from service.blueprint import Blueprint
 from service.http import PageArgs, expected_version, json_response, meta, paginate, resource, write
 from service.jsonio import to_jsonable
-from service.schemas.common import AsOfArgs, Decimal, Instant, Month, month_map, reason, role_map
+from service.schemas.common import (
+    AsOfArgs,
+    Decimal,
+    Instant,
+    Month,
+    month_map,
+    reason,
+    role_map,
+    schema,
+)
 from service.state import application
 
 blp = Blueprint(
@@ -309,7 +318,7 @@ class HistoryResponse(ma.Schema):
 def initiative_view(i: Initiative) -> dict[str, Any]:
     """Dump an initiative aggregate."""
     return dict(
-        InitiativeResponse().dump(
+        schema(InitiativeResponse).dump(
             {
                 "id": i.id,
                 "version": i.version,
@@ -342,7 +351,7 @@ def initiative_view(i: Initiative) -> dict[str, Any]:
 
 def decision_view(record: dict[str, Any]) -> dict[str, Any]:
     """Dump a decision record (see `domain.application.decision_record`)."""
-    return dict(DecisionResponse().dump(record))
+    return dict(schema(DecisionResponse).dump(record))
 
 
 def history_view(event: Any) -> dict[str, Any]:
@@ -451,7 +460,7 @@ class Spend(MethodView):
         """Record actual spend; the same (source, external_id) is stored once."""
         return write(
             lambda once: application().record_spend(initiative_id, **data, meta=meta(), once=once),
-            lambda spend: dict(SpendResponse().dump(spend)),
+            lambda spend: dict(schema(SpendResponse).dump(spend)),
             location=lambda _: _url(initiative_id),
             status_of=lambda spend: 201 if spend["created"] else 200,
         )
@@ -537,7 +546,7 @@ class Lessons(MethodView):
         """Record a lesson learned."""
         return write(
             lambda once: application().record_lesson(initiative_id, **data, meta=meta(), once=once),
-            lambda lesson: dict(LessonResponse().dump(lesson)),
+            lambda lesson: dict(schema(LessonResponse).dump(lesson)),
             status=201,
             location=lambda _: _url(initiative_id),
         )

@@ -22,7 +22,7 @@ from service.auth import ANY, INGEST, require
 from service.blueprint import Blueprint
 from service.http import PageArgs, json_response, meta, paginate, write
 from service.jsonio import to_jsonable
-from service.schemas.common import AsOfArgs, Decimal, Instant, reason
+from service.schemas.common import AsOfArgs, Decimal, Instant, reason, schema
 from service.state import application
 
 blp = Blueprint(
@@ -200,7 +200,7 @@ class Measurements(MethodView):
             lambda once: application().record_measurement(
                 benefit_id, **data, meta=meta(), once=once
             ),
-            lambda outcome: dict(MeasurementResponse().dump(outcome.measurement)),
+            lambda outcome: dict(schema(MeasurementResponse).dump(outcome.measurement)),
             status=201,
             location=lambda outcome: _url(benefit_id, outcome.measurement["measurement_id"]),
             status_of=_status_of,
@@ -236,7 +236,7 @@ class MeasurementItem(MethodView):
         """Read a measurement with its corrections."""
         for measurement in series(benefit_id, args.get("as_of")):
             if measurement["measurement_id"] == measurement_id:
-                return json_response(MeasurementDetail().dump(measurement))
+                return json_response(schema(MeasurementDetail).dump(measurement))
         raise NotFoundError("measurement", measurement_id)
 
 
@@ -253,7 +253,7 @@ class Corrections(MethodView):
             lambda once: application().correct_measurement(
                 benefit_id, measurement_id, **data, meta=meta(), once=once
             ),
-            lambda correction: dict(MeasurementCorrectionResponse().dump(correction)),
+            lambda correction: dict(schema(MeasurementCorrectionResponse).dump(correction)),
             status=201,
             location=lambda _correction: _url(benefit_id, measurement_id),
         )
@@ -283,7 +283,7 @@ class Batch(MethodView):
 
 def _batch_view(outcome: BatchOutcome) -> dict[str, Any]:
     return dict(
-        MeasurementBatchResponse().dump(
+        schema(MeasurementBatchResponse).dump(
             {
                 "results": outcome.results,
                 "created": outcome.created,

@@ -14,7 +14,7 @@ from service.auth import ANY, MANAGE, require
 from service.blueprint import Blueprint
 from service.errors import ApiProblem
 from service.http import PageArgs, expected_version, json_response, meta, paginate, resource, write
-from service.schemas.common import AsOfArgs, Decimal, Month, month_map, reason, role_map
+from service.schemas.common import AsOfArgs, Decimal, Month, month_map, reason, role_map, schema
 from service.state import application
 
 blp = Blueprint("portfolios", __name__, url_prefix="/api/v1", description="Portfolios and goals")
@@ -101,7 +101,7 @@ class PortfolioList(ma.Schema):
 def portfolio_view(p: Portfolio) -> dict[str, Any]:
     """Dump a portfolio aggregate."""
     return dict(
-        PortfolioResponse().dump(
+        schema(PortfolioResponse).dump(
             {
                 "id": p.id,
                 "version": p.version,
@@ -178,7 +178,7 @@ class Goals(MethodView):
             lambda once: application().add_goal(
                 portfolio_id, **data, meta=meta(), expected_version=expected_version(), once=once
             ),
-            lambda goal: dict(GoalResponse().dump(goal)),
+            lambda goal: dict(schema(GoalResponse).dump(goal)),
             status=201,
             location=lambda goal: flask.url_for(
                 "portfolios.GoalItem", portfolio_id=portfolio_id, goal_id=goal["goal_id"]
@@ -199,7 +199,7 @@ class GoalItem(MethodView):
         goal = p.goals.get(goal_id)
         if goal is None:
             raise ApiProblem(404, f"goal {goal_id} not found", slug="not-found")
-        return json_response(GoalResponse().dump(goal))
+        return json_response(schema(GoalResponse).dump(goal))
 
     @blp.arguments(GoalRevise)
     @blp.response(200, GoalResponse)
@@ -210,7 +210,7 @@ class GoalItem(MethodView):
             lambda once: application().revise_goal(
                 portfolio_id, goal_id, **data, meta=meta(), expected_version=expected_version()
             ),
-            lambda goal: dict(GoalResponse().dump(goal)),
+            lambda goal: dict(schema(GoalResponse).dump(goal)),
         )
 
     @blp.arguments(GoalRetire(), required=False)

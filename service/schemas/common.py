@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import marshmallow as ma
@@ -70,3 +71,9 @@ class AsOfArgs(ma.Schema):
     """`?as_of=` for reads as recorded at a past instant."""
 
     as_of = Instant(metadata={"description": "RFC 3339 instant: answer as recorded then"})
+
+
+@functools.cache
+def schema(cls: type[ma.Schema]) -> ma.Schema:
+    """One shared instance per schema class (building one per request costs ~0.5 ms)."""
+    return cls()
