@@ -60,4 +60,7 @@ def ensure_utc(instant: datetime, field: str = "as_of") -> datetime:
     """Reject naive datetimes; convert aware ones to UTC."""
     if instant.tzinfo is None or instant.utcoffset() is None:
         raise ValidationError("instant needs a timezone offset (RFC 3339)", field)
-    return instant.astimezone(UTC)
+    try:
+        return instant.astimezone(UTC)
+    except OverflowError:
+        raise ValidationError("instant is outside the calendar once in UTC", field) from None

@@ -45,7 +45,23 @@ def decimal(value: object, field: str) -> Decimal:
         raise ValidationError(f"{value!r} is not a number", field) from None
     if not result.is_finite():
         raise ValidationError("must be a finite number", field)
+    check_magnitude(result, field)
     return result
+
+
+#: Bounds on accepted numbers: far beyond any real amount, well inside Decimal's arithmetic.
+MAX_DIGITS = 34
+MAX_ADJUSTED_EXPONENT = 24
+
+
+def check_magnitude(value: Decimal, field: str) -> None:
+    """Refuse numbers with absurd size or precision (they would overflow the value rules)."""
+    if value.is_zero():
+        return
+    if abs(value.adjusted()) > MAX_ADJUSTED_EXPONENT:
+        raise ValidationError("is out of range (magnitude at most 1E+24, at least 1E-24)", field)
+    if len(value.as_tuple().digits) > MAX_DIGITS:
+        raise ValidationError(f"has more than {MAX_DIGITS} significant digits", field)
 
 
 def amount(value: object, field: str, *, negative: bool = False) -> Decimal:

@@ -9,10 +9,10 @@ from typing import Any
 
 import flask
 import swagger_ui_bundle
-from flask_smorest import Api
 
 from domain.application import ValuetrailApplication, store_env
 from service import api_keys, benefits, initiatives, measurements, portfolios
+from service.api import Api
 from service.auth import enforce_roles
 from service.config import Settings, ensure_sqlite_dir
 from service.errors import ApiProblem, problem, register_error_handlers

@@ -1,4 +1,4 @@
-"""The `valuetrail` command line (DESIGN §7): serve, db init, keys, openapi."""
+"""The `valuetrail` command line (DESIGN §7): serve, db init, keys, demo, openapi."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from domain.errors import DomainError
 from domain.values import Meta
 from service.app import build_application, create_app
 from service.config import Settings
+from service.demo import load_demo
 from service.gunicorn_conf import gunicorn_options
 
 FIRST_RUN_KEY_NAME = "first-run-admin"
@@ -173,6 +174,15 @@ def cmd_keys_revoke(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    """Load the sample portfolio; a second run reports the one already loaded and adds nothing."""
+    with _opened(settings, create_tables=True) as app:
+        ensure_first_key(app, settings)
+        summary = load_demo(app)
+    print(summary.describe(f"http://{settings.host}:{settings.port}"))
+    return 0
+
+
 def cmd_openapi(args: argparse.Namespace, settings: Settings) -> int:
     """Write the OpenAPI document the service serves at /openapi.json."""
     # A throwaway in-memory store: writing the spec must not need (or touch) a database.
@@ -227,6 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.add_argument("id", type=UUID, help="the key's id (see `keys list`)")
     revoke.add_argument("--reason", default="revoked", help="why (recorded in the audit trail)")
 
+    _command(commands, "demo", cmd_demo, "load a realistic sample portfolio (once)")
     openapi = _command(commands, "openapi", cmd_openapi, "write the OpenAPI document")
     openapi.add_argument("--output", "-o", metavar="FILE", help="file to write (default stdout)")
     return parser

@@ -136,6 +136,8 @@ def paginate(items: Sequence[Any], args: dict[str, Any], key: str = "items") -> 
     if cursor:
         try:
             start = int(base64.urlsafe_b64decode(cursor.encode()).decode())
+            if start < 0:
+                raise ValueError(start)
         except (ValueError, UnicodeDecodeError):
             raise ApiProblem(
                 422,

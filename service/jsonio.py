@@ -19,8 +19,30 @@ def _no_constants(name: str) -> Any:
 
 
 def loads(data: str | bytes) -> Any:
-    """Parse JSON text with exact decimals."""
-    return json.loads(data, parse_float=Decimal, parse_constant=_no_constants)
+    """Parse JSON text with exact decimals; anything unparseable is a JSONDecodeError."""
+    try:
+        result = json.loads(data, parse_float=Decimal, parse_constant=_no_constants)
+        _check_text(result)
+    except json.JSONDecodeError:
+        raise
+    except (RecursionError, ValueError) as error:
+        # Too deeply nested, an integer too long to convert, or text that is not Unicode.
+        raise json.JSONDecodeError(f"unusable JSON: {type(error).__name__}", "?", 0) from None
+    return result
+
+
+def _check_text(value: Any) -> None:
+    """Refuse strings that cannot be stored as UTF-8 (lone surrogates such as \\ud800)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            item.encode("utf-8")
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
 
 
 def to_jsonable(value: Any) -> Any:

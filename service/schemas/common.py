@@ -9,6 +9,10 @@ import marshmallow as ma
 
 from domain.errors import ValidationError as DomainValidationError
 from domain.months import check_month
+from domain.values import check_magnitude
+
+MONTH_PATTERN = r"^(19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])$"
+DECIMAL_PATTERN = r"^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$"
 
 
 class Decimal(ma.fields.Decimal):
@@ -17,12 +21,18 @@ class Decimal(ma.fields.Decimal):
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("metadata", {})
         kwargs["metadata"].setdefault("example", "1234.50")
+        kwargs["metadata"].setdefault("pattern", DECIMAL_PATTERN)
         super().__init__(as_string=True, allow_nan=False, **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
         if isinstance(value, (bool, float)):
             raise self.make_error("invalid")
-        return super()._deserialize(value, attr, data, **kwargs)
+        result = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            check_magnitude(result, attr or "value")
+        except DomainValidationError as error:
+            raise ma.ValidationError(error.message.split(": ", 1)[-1]) from None
+        return result
 
 
 class Month(ma.fields.String):
@@ -30,7 +40,7 @@ class Month(ma.fields.String):
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("metadata", {})
-        kwargs["metadata"].update({"pattern": r"^\d{4}-(0[1-9]|1[0-2])$", "example": "2025-01"})
+        kwargs["metadata"].update({"pattern": MONTH_PATTERN, "example": "2025-01"})
         super().__init__(**kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:

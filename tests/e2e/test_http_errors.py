@@ -343,25 +343,15 @@ def test_a_validation_error_names_every_bad_field_at_once(api: Api) -> None:
     assert set(problem["errors"]) == {"confidence", "start_month", "x"}
 
 
-# -- bugs found while writing these tests: each must become a clean 4xx ----------------------
+# -- inputs that once reached the store or the value rules: each is a clean 4xx ------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: nesting deeper than the recursion limit raises RecursionError in "
-    "service/jsonio.py loads(), which webargs does not catch: 500 instead of 400",
-)
 def test_json_nested_too_deep_is_400(api: Api) -> None:
     text = "[" * 100_000 + "]" * 100_000
 
     assert_problem(api.call("POST", "/portfolios", data=text, content_type=JSON), 400)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: an integer literal over 4300 digits makes json.loads raise ValueError "
-    "(int max str digits) in service/jsonio.py loads(), uncaught: 500 instead of 400",
-)
 def test_a_number_with_thousands_of_digits_is_refused(api: Api) -> None:
     text = literal({**PORTFOLIO, "discount_rate": "@"}, "1" + "0" * 5000)
 
@@ -371,11 +361,6 @@ def test_a_number_with_thousands_of_digits_is_refused(api: Api) -> None:
     assert_problem(response, response.status_code)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a lone surrogate (\\ud800) in a string passes validation and fails when the "
-    "event is encoded (eventsourcing persistence.py encode: UnicodeEncodeError): 500, not 422",
-)
 def test_a_lone_surrogate_in_a_string_is_refused(api: Api) -> None:
     text = json.dumps({**PORTFOLIO, "name": "\ud800"})  # ASCII text with the escape \ud800
 
@@ -385,11 +370,6 @@ def test_a_lone_surrogate_in_a_string_is_refused(api: Api) -> None:
     assert_problem(response, response.status_code)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: an as_of that is a valid RFC 3339 instant but falls outside years 1-9999 once in "
-    "UTC raises OverflowError in domain/months.py ensure_utc (astimezone): 500 instead of 422",
-)
 @pytest.mark.parametrize("as_of", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
 def test_an_instant_beyond_the_calendar_in_utc_is_refused(
     shared: tuple[Api, SmallWorld], as_of: str
@@ -401,12 +381,6 @@ def test_an_instant_beyond_the_calendar_in_utc_is_refused(
     assert_problem(response, 422)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: decimals are not bounded: 1E+1000000 is accepted (and answered as a million "
-    "digits; 1e999999999 answers a 1 GB body), then valuation overflows the decimal context "
-    "(decimal.Overflow in domain/valuation.py present_value) and every decision is a 500",
-)
 def test_a_decimal_beyond_what_valuation_can_compute_is_refused(api: Api) -> None:
     initiative_id = api.initiative(api.portfolio())
     text = '{"periods": {"2024-12": "1E+1000000"}, "reason": "typo"}'
@@ -420,11 +394,6 @@ def test_a_decimal_beyond_what_valuation_can_compute_is_refused(api: Api) -> Non
     assert decided.status_code == 201
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: service/http.py paginate() accepts a cursor that decodes to a negative "
-    "offset ('LTE=' is '-1') and answers a page sliced from the end instead of 422",
-)
 def test_a_cursor_for_a_negative_offset_is_refused(api: Api) -> None:
     api.portfolio("first")
     api.portfolio("second")

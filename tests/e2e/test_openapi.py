@@ -8,10 +8,8 @@ fixture, whose real ids the hooks below substitute for some of the generated one
 
 from __future__ import annotations
 
-import copy
 import re
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -49,62 +47,7 @@ PROBLEM = {
 }
 
 
-def is_decimal(prop: dict[str, Any]) -> bool:
-    """Every `number` in this API is a service.schemas.common.Decimal (there are no floats)."""
-    kind = prop.get("type")
-    return kind == "number" or (isinstance(kind, list) and "number" in kind)
-
-
-def _walk(node: Any, visit: Callable[[dict[str, Any]], None]) -> None:
-    """Visit every object under `node`, children first, so a visit may add children."""
-    if isinstance(node, dict):
-        for value in node.values():
-            _walk(value, visit)
-        visit(node)
-    elif isinstance(node, list):
-        for value in node:
-            _walk(value, visit)
-
-
-def as_the_service_answers(spec: dict[str, Any]) -> dict[str, Any]:
-    """The published document with the three documentation bugs the xfail tests below name fixed.
-
-    Without this every error and every decimal would fail response_schema_conformance and
-    content_type_conformance, and those checks could guard nothing else. Each xfail turns into a
-    failure (strict) once the service documents itself this way; then delete its part here.
-    """
-    patched = copy.deepcopy(spec)
-    # 1. Errors are application/problem+json with RFC 9457 members, not flask-smorest's Error.
-    patched["components"]["schemas"]["Problem"] = PROBLEM
-    for response in patched["components"]["responses"].values():
-        if "content" in response:
-            response["content"] = {
-                PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}
-            }
-
-    def fix(prop: dict[str, Any]) -> None:
-        # 2. Decimals are answered as strings, and accepted as strings or numbers.
-        if is_decimal(prop):
-            kind = prop.pop("type")
-            options: list[dict[str, Any]] = [
-                {"type": "number"},
-                {"type": "string", "pattern": DECIMAL},
-            ]
-            if isinstance(kind, list) and "null" in kind:
-                options.append({"type": "null"})
-            prop["anyOf"] = options
-        # 3. Months are 1900-2999, and month maps are keyed by months.
-        if prop.get("pattern") == r"^\d{4}-(0[1-9]|1[0-2])$":
-            prop["pattern"] = MONTH
-        for name in MONTH_MAPS & prop.get("properties", {}).keys():
-            if prop["properties"][name].get("type") == "object":
-                prop["properties"][name]["propertyNames"] = {"pattern": MONTH}
-
-    _walk(patched["components"]["schemas"], fix)
-    return patched
-
-
-schema = schemathesis.openapi.from_dict(as_the_service_answers(PUBLISHED))
+schema = schemathesis.openapi.from_dict(PUBLISHED)
 schema.app = SPEC_APP
 
 
@@ -275,14 +218,9 @@ def test_the_swagger_bundle_is_served() -> None:
         assert b"SwaggerUIBundle" in bundle.get_data()
 
 
-# -- documentation bugs: the document says something the service does not do ----------------
+# -- the document says what the service does -----------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: errors are documented as flask-smorest's Error (code, status: string, message; "
-    "no other members) under application/json, but answered as RFC 9457 problem+json",
-)
 def test_errors_are_documented_as_problem_json() -> None:
     default = PUBLISHED["components"]["responses"]["DEFAULT_ERROR"]
 
@@ -294,22 +232,12 @@ def test_errors_are_documented_as_problem_json() -> None:
     assert documented.get("additionalProperties", True) is not False
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: decimals are documented as JSON numbers but answered as strings "
-    '(e.g. PortfolioResponse.discount_rate is "0.035")',
-)
 def test_decimals_are_documented_as_strings() -> None:
     prop = PUBLISHED["components"]["schemas"]["PortfolioResponse"]["properties"]["discount_rate"]
 
     assert prop.get("type") == "string"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: months are documented as any year 0000-9999 but only 1900-2999 are accepted, "
-    "and month-keyed maps (budget, periods) do not document their keys",
-)
 def test_months_are_documented_as_accepted() -> None:
     create = PUBLISHED["components"]["schemas"]["PortfolioCreate"]["properties"]
     budget = PUBLISHED["components"]["schemas"]["CapacityPut"]["properties"]["budget"]
