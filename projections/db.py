@@ -1,0 +1,229 @@
+"""Where the views live: one portable SQL dialect over SQLite or PostgreSQL.
+
+Views write their rows and their tracking position through `ViewDatabase.transaction()`, so a
+batch of events and the position after it commit together (exactly once). SQL is written with
+`?` placeholders; the PostgreSQL adapter translates them. Anything PostgreSQL-specific (advisory
+locks, LISTEN) stays in this module.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import sqlite3
+import threading
+import zlib
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from typing import Any, Protocol
+from urllib.parse import unquote, urlparse
+
+import psycopg
+from psycopg_pool import ConnectionPool
+
+
+class Cursor(Protocol):
+    """The little of DB-API the views use."""
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> Any: ...
+    def fetchone(self) -> Any: ...
+    def fetchall(self) -> list[Any]: ...
+
+
+class ViewDatabase(ABC):
+    """A connection factory for view tables, with a portable SQL dialect."""
+
+    url: str
+
+    @abstractmethod
+    def transaction(self) -> contextlib.AbstractContextManager[Cursor]:
+        """A cursor inside one transaction: committed on success, rolled back on error."""
+
+    def read(self) -> contextlib.AbstractContextManager[Cursor]:
+        """A cursor for reads (a transaction, so a read sees one consistent state)."""
+        return self.transaction()
+
+    @abstractmethod
+    def exclusive(self, name: str) -> contextlib.AbstractContextManager[bool]:
+        """Hold a process-wide lock named `name` while the block runs; yields False if taken."""
+
+    @abstractmethod
+    def wait_for_events(self, channel: str, timeout: float) -> None:
+        """Block until new events may exist (notification or poll interval)."""
+
+    def close(self) -> None:
+        """Release connections."""
+
+    @staticmethod
+    def from_url(url: str) -> ViewDatabase:
+        """The adapter for a `VALUETRAIL_DB` URL."""
+        if url.startswith("sqlite:///"):
+            return SQLiteViewDatabase(url[len("sqlite:///") :])
+        if url.startswith(("postgresql://", "postgres://")):
+            return PostgresViewDatabase(url)
+        raise ValueError(f"unsupported database URL: {url.split(':', 1)[0]}")
+
+
+class SQLiteViewDatabase(ViewDatabase):
+    """Views in the same SQLite file as the event log; polled for new events."""
+
+    POLL_SECONDS = 0.2
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.url = f"sqlite:///{path}"
+        self._local = threading.local()
+
+    def _connection(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self._local.conn = conn
+        return conn
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Cursor]:
+        conn = self._connection()
+        cursor = conn.cursor()
+        cursor.execute("BEGIN IMMEDIATE")
+        try:
+            yield cursor
+        except BaseException:
+            conn.rollback()
+            raise
+        else:
+            conn.commit()
+        finally:
+            cursor.close()
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Cursor]:
+        conn = self._connection()
+        cursor = conn.cursor()
+        cursor.execute("BEGIN")
+        try:
+            yield cursor
+        finally:
+            conn.rollback()
+            cursor.close()
+
+    @contextlib.contextmanager
+    def exclusive(self, name: str) -> Iterator[bool]:
+        lock_path = f"{self.path}.{name}.lock"
+        with open(lock_path, "a+") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                handle.seek(0)
+                handle.truncate()
+                handle.write(str(os.getpid()))
+                handle.flush()
+                yield True
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def wait_for_events(self, channel: str, timeout: float) -> None:
+        threading.Event().wait(min(timeout, self.POLL_SECONDS))
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+
+class _PgCursor:
+    """A psycopg cursor that takes `?` placeholders."""
+
+    def __init__(self, cursor: psycopg.Cursor[Any]) -> None:
+        self._cursor = cursor
+
+    @staticmethod
+    def _sql(sql: str) -> str:
+        return sql.replace("%", "%%").replace("?", "%s")
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self._cursor.execute(self._sql(sql), params)
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> Any:
+        return self._cursor.executemany(self._sql(sql), rows)
+
+    def fetchone(self) -> Any:
+        return self._cursor.fetchone()
+
+    def fetchall(self) -> list[Any]:
+        return self._cursor.fetchall()
+
+
+def pg_conninfo(url: str) -> str:
+    """A libpq connection string from a postgresql:// URL."""
+    parsed = urlparse(url)
+    parts = {
+        "host": parsed.hostname or "127.0.0.1",
+        "port": str(parsed.port or 5432),
+        "user": unquote(parsed.username or "postgres"),
+        "dbname": parsed.path.lstrip("/") or "valuetrail",
+        "connect_timeout": "5",
+    }
+    if parsed.password:
+        parts["password"] = unquote(parsed.password)
+    return psycopg.conninfo.make_conninfo(**parts)
+
+
+class PostgresViewDatabase(ViewDatabase):
+    """Views in the event store's PostgreSQL database; woken by the store's NOTIFY."""
+
+    def __init__(self, url: str, *, pool_size: int = 3) -> None:
+        self.url = url
+        self.conninfo = pg_conninfo(url)
+        self._pool: ConnectionPool | None = None
+        self._pool_size = pool_size
+        self._pool_lock = threading.Lock()
+        self._listener: psycopg.Connection[Any] | None = None
+
+    @property
+    def pool(self) -> ConnectionPool:
+        """Connections for view reads and writes, opened on first use."""
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ConnectionPool(
+                    self.conninfo, min_size=1, max_size=self._pool_size, open=True, timeout=10
+                )
+            return self._pool
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Cursor]:
+        with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cursor:
+            yield _PgCursor(cursor)
+
+    @contextlib.contextmanager
+    def exclusive(self, name: str) -> Iterator[bool]:
+        key = zlib.crc32(f"valuetrail:{name}".encode())
+        conn = psycopg.connect(self.conninfo, autocommit=True)
+        try:
+            row = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
+            yield bool(row and row[0])
+        finally:
+            conn.close()  # closing the session releases the advisory lock
+
+    def wait_for_events(self, channel: str, timeout: float) -> None:
+        if self._listener is None or self._listener.closed:
+            self._listener = psycopg.connect(self.conninfo, autocommit=True)
+            self._listener.execute(f'LISTEN "{channel}"')
+        for _ in self._listener.notifies(timeout=timeout, stop_after=1):
+            break
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None

@@ -1,0 +1,213 @@
+"""The portfolio value view: every version of every portfolio, initiative and benefit, by time.
+
+Each row is the value-relevant state of one aggregate from the instant it was recorded until
+the instant a later version superseded it, so the view answers "as recorded at T" with a
+range query. Measurements and spend are high-volume and live in their own tables (the
+measurement series view and `vt_spend` here); state rows are written for everything else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+from domain.application import ValuetrailApplication
+from domain.benefit import Benefit
+from domain.initiative import Initiative
+from domain.portfolio import Portfolio
+from projections.codec import dumps
+from projections.db import Cursor
+from projections.view import Envelope, View
+
+KINDS = {
+    "valuetrail.portfolio.": "portfolio",
+    "valuetrail.initiative.": "initiative",
+    "valuetrail.benefit.": "benefit",
+}
+#: Events that change no state row: their facts live in series tables.
+SERIES_TOPICS = frozenset(
+    {
+        "valuetrail.benefit.MeasurementRecorded.v1",
+        "valuetrail.benefit.MeasurementCorrected.v1",
+        "valuetrail.initiative.SpendRecorded.v1",
+    }
+)
+SPEND = "valuetrail.initiative.SpendRecorded.v1"
+
+
+def portfolio_facts(p: Portfolio) -> dict[str, Any]:
+    """What the value view needs of a portfolio."""
+    return {
+        "name": p.name,
+        "currency": p.currency,
+        "discount_rate": p.discount_rate,
+        "base_month": p.base_month,
+        "rag_green": p.rag_green,
+        "rag_amber": p.rag_amber,
+        "goals": list(p.goals.values()),
+        "budget": p.budget,
+        "people": p.people,
+    }
+
+
+def initiative_facts(i: Initiative) -> dict[str, Any]:
+    """What the value view and the lists need of an initiative."""
+    return {
+        "portfolio_id": i.portfolio_id,
+        "kind": i.kind,
+        "parent_id": i.parent_id,
+        "name": i.name,
+        "sponsor": i.sponsor,
+        "leader": i.leader,
+        "start_month": i.start_month,
+        "end_month": i.end_month,
+        "confidence": i.confidence,
+        "mandatory": i.mandatory,
+        "depends_on": i.depends_on,
+        "people_demand": i.people_demand,
+        "status": i.status,
+        "cost_forecast": i.cost_forecast,
+        "cost_forecast_revision": i.cost_forecast_revision,
+        "stopped_month": i.stopped_month,
+        "lessons": i.lessons,
+        "contingency": i.contingency,
+    }
+
+
+def benefit_facts(b: Benefit) -> dict[str, Any]:
+    """What the value view and the lists need of a benefit (actuals come from the series)."""
+    return {
+        "portfolio_id": b.portfolio_id,
+        "initiative_id": b.initiative_id,
+        "title": b.title,
+        "category": b.category,
+        "disbenefit": b.disbenefit,
+        "owner": b.owner,
+        "goal_id": b.goal_id,
+        "measure": b.measure,
+        "baseline": b.baseline,
+        "target": b.target,
+        "contributions": b.contributions,
+        "status": b.status,
+        "forecast": b.forecast,
+        "forecast_revision": b.forecast_revision,
+    }
+
+
+class StatesView(View):
+    """Versions of portfolios, initiatives and benefits by transaction time, plus spend."""
+
+    name = "portfolio_value"
+    tables = ("vt_state", "vt_spend")
+    ddl = (
+        "CREATE TABLE IF NOT EXISTS vt_state ("
+        " aggregate_id TEXT NOT NULL, version BIGINT NOT NULL, kind TEXT NOT NULL,"
+        " portfolio_id TEXT NOT NULL, owners TEXT NOT NULL, status TEXT NOT NULL,"
+        " recorded_at TEXT NOT NULL, superseded_at TEXT, position BIGINT NOT NULL,"
+        " first_position BIGINT NOT NULL, facts TEXT NOT NULL,"
+        " PRIMARY KEY (aggregate_id, version))",
+        "CREATE INDEX IF NOT EXISTS vt_state_portfolio ON vt_state (portfolio_id, kind)",
+        "CREATE INDEX IF NOT EXISTS vt_state_current ON vt_state (kind, superseded_at)",
+        "CREATE TABLE IF NOT EXISTS vt_spend ("
+        " spend_id TEXT PRIMARY KEY, initiative_id TEXT NOT NULL, portfolio_id TEXT NOT NULL,"
+        " month TEXT NOT NULL, amount TEXT NOT NULL, source TEXT NOT NULL, external_id TEXT,"
+        " recorded_at TEXT NOT NULL, position BIGINT NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS vt_spend_portfolio ON vt_spend (portfolio_id, recorded_at)",
+    )
+
+    def __init__(self, app: ValuetrailApplication) -> None:
+        self.app = app
+        self._aggregates: dict[UUID, Any] = {}
+        self._first: dict[UUID, int] = {}
+
+    def forget(self) -> None:
+        self._aggregates.clear()
+        self._first.clear()
+
+    def _advance(self, envelope: Envelope) -> Any:
+        """The aggregate after this event, folded from the cached previous version."""
+        event = envelope.event
+        ident = event.originator_id
+        previous = self._aggregates.get(ident)
+        version = event.originator_version
+        if (previous is None and version > 0) or (
+            previous is not None and previous.version != version - 1
+        ):
+            previous = self.app.repository.get(ident, version=version - 1)
+        aggregate = event.mutate(previous)
+        self._aggregates[ident] = aggregate
+        return aggregate
+
+    def apply(self, cursor: Cursor, batch: Sequence[Envelope]) -> None:
+        for envelope in batch:
+            kind = next((k for p, k in KINDS.items() if envelope.topic.startswith(p)), None)
+            if kind is None:
+                continue
+            aggregate = self._advance(envelope)
+            if envelope.topic == SPEND:
+                self._spend(cursor, envelope, aggregate)
+            if envelope.topic in SERIES_TOPICS:
+                continue
+            self._version(cursor, envelope, kind, aggregate)
+
+    def _spend(self, cursor: Cursor, envelope: Envelope, initiative: Initiative) -> None:
+        event = envelope.event
+        cursor.execute(
+            "INSERT INTO vt_spend (spend_id, initiative_id, portfolio_id, month, amount, source,"
+            " external_id, recorded_at, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                str(event.spend_id),
+                str(initiative.id),
+                str(initiative.portfolio_id),
+                event.month,
+                str(event.amount),
+                event.source,
+                event.external_id,
+                envelope.recorded_at,
+                envelope.position,
+            ),
+        )
+
+    def _version(self, cursor: Cursor, envelope: Envelope, kind: str, aggregate: Any) -> None:
+        ident = str(aggregate.id)
+        if kind == "portfolio":
+            facts, portfolio_id, owners = portfolio_facts(aggregate), ident, ""
+        elif kind == "initiative":
+            facts, portfolio_id = initiative_facts(aggregate), str(aggregate.portfolio_id)
+            owners = f",{aggregate.parent_id}," if aggregate.parent_id else ""
+        else:
+            facts, portfolio_id = benefit_facts(aggregate), str(aggregate.portfolio_id)
+            owners = "," + ",".join(str(i) for i in aggregate.attributed_to) + ","
+        first = self._first.get(aggregate.id)
+        if first is None:
+            if envelope.event.originator_version == 0:
+                first = envelope.position
+            else:
+                cursor.execute(
+                    "SELECT first_position FROM vt_state WHERE aggregate_id = ? LIMIT 1", (ident,)
+                )
+                row = cursor.fetchone()
+                first = int(row[0]) if row else envelope.position
+            self._first[aggregate.id] = first
+        cursor.execute(
+            "UPDATE vt_state SET superseded_at = ? WHERE aggregate_id = ? AND superseded_at IS NULL",
+            (envelope.recorded_at, ident),
+        )
+        cursor.execute(
+            "INSERT INTO vt_state (aggregate_id, version, kind, portfolio_id, owners, status,"
+            " recorded_at, superseded_at, position, first_position, facts)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)",
+            (
+                ident,
+                envelope.event.originator_version,
+                kind,
+                portfolio_id,
+                owners,
+                getattr(aggregate, "status", ""),
+                envelope.recorded_at,
+                envelope.position,
+                first,
+                dumps(facts),
+            ),
+        )
