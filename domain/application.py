@@ -233,7 +233,13 @@ class ValuetrailApplication(Application[UUID]):
             if interval and version > 0 and version % interval == 0:
                 crossed[event.originator_id] = version
         for aggregate_id, version in crossed.items():
-            self.take_snapshot(aggregate_id, version=version)
+            aggregate = processing_event.aggregates[aggregate_id]
+            snapshot_class = getattr(type(aggregate), "Snapshot", None)
+            if aggregate.version == version and snapshot_class and self.snapshots:
+                # The saved aggregate is exactly that version: snapshot it without a re-read.
+                self.snapshots.put([snapshot_class.take(aggregate)])
+            else:
+                self.take_snapshot(aggregate_id, version=version, projector_func=replay)
 
     def _save_once(
         self,

@@ -63,6 +63,14 @@ def clean_contributions(contributions: Sequence[Mapping[str, Any]]) -> list[dict
     return result
 
 
+def _copy_level(value: Any) -> Any:
+    if isinstance(value, dict):
+        return dict(value)
+    if isinstance(value, list):
+        return list(value)
+    return value
+
+
 class Benefit(Aggregate):
     """A benefit (or dis-benefit) an initiative is accountable for, forecast and measured."""
 
@@ -159,6 +167,18 @@ class Benefit(Aggregate):
             str, list[str]
         ] = {}  # level: month -> [observed_on, measurement_id]
         self.corrected: dict[str, Decimal] = {}  # measurement_id -> value now in force
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Benefit:
+        """A copy for a command (the aggregate cache hands out copies): state is at most two
+        levels of dicts and lists of immutable values, so copying two levels is a deep copy."""
+        clone = object.__new__(type(self))
+        for name, value in self.__dict__.items():
+            if isinstance(value, dict):
+                value = {k: _copy_level(v) for k, v in value.items()}
+            elif isinstance(value, list):
+                value = [_copy_level(v) for v in value]
+            clone.__dict__[name] = value
+        return clone
 
     @property
     def attributed_to(self) -> list[UUID]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import calendar
 import random
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -1229,7 +1229,7 @@ DECISIONS = (
         "OBC",
         "continue",
         "annual-review",
-        "Public beta nationally; cost per claim down 28% and falling faster than forecast.",
+        "Public beta nationally; cost per claim down a quarter and falling faster than forecast.",
         review_in=6,
     ),
     _Decision(
@@ -1246,7 +1246,8 @@ DECISIONS = (
         "ARC",
         "continue",
         "on-track",
-        "57% of services now compliant; on track for full compliance within the statutory window.",
+        "Two-thirds of services now compliant; on track for full compliance within the "
+        "statutory window.",
         review_in=12,
     ),
     _Decision(
@@ -1310,7 +1311,7 @@ DECISIONS = (
         "stop",
         "not-achievable",
         "The assurance review found the packaged product cannot settle faster payments "
-        "without bespoke changes costing an estimated £4.2m. Stopping now avoids about £3m of "
+        "without bespoke changes costing an estimated £4.2m. Stopping now avoids about £6m of "
         "remaining spend; the legacy engine will be stabilised instead (see contingency plan).",
         review_in=None,
         refs=("independent-assurance-lpp-final.pdf",),
@@ -1345,7 +1346,7 @@ DECISIONS = (
         "ARC",
         "continue",
         "on-track",
-        "86% of services compliant; the rest are legacy services due for replacement.",
+        "97% of services compliant; the rest are legacy services due for replacement.",
         review_in=12,
     ),
     _Decision(
@@ -1503,7 +1504,7 @@ REFORECASTS = (
         9,
         "DIV-FRAUD",
         "0.70",
-        "Re-forecast down on eight months of actuals: fraud prevented runs at 70% of the "
+        "Re-forecast down on five months of actuals: fraud prevented runs at 70% of the "
         "business case, and the One Login reshape assumes the same detection rate.",
     ),
     _Reforecast(
@@ -1720,7 +1721,7 @@ def summarise(
 _ORDER = ("invest", "continue", "reshape", "suspend", "resume", "delay", "stop", "complete")
 
 
-def _tally(values: Any) -> dict[str, int]:
+def _tally(values: Iterable[str]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for value in values:
         counts[value] = counts.get(value, 0) + 1
@@ -2066,10 +2067,10 @@ class _Loader:
             meta=self.meta(),
         ).value
         self.benefits[spec.key] = benefit.id
-        first = spec.start if spec.kind == "flow" else spec.identified
         last = HORIZON_MONTHS - 1 if spec.until is None else spec.until
         self.forecast[spec.key] = {
-            self.month(k): _q(self.planned(spec, k), spec.places) for k in range(first, last + 1)
+            self.month(k): _q(self.planned(spec, k), spec.places)
+            for k in range(spec.first_measured, last + 1)
         }
         self.app.revise_benefit_forecast(
             benefit.id,
