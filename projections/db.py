@@ -53,7 +53,7 @@ class ViewDatabase(ABC):
     def wait_for_events(self, channel: str, timeout: float) -> None:
         """Block until new events may exist (notification or poll interval)."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook: SQLite keeps nothing open
         """Release connections."""
 
     @staticmethod

@@ -191,7 +191,8 @@ class StatesView(View):
                 first = int(row[0]) if row else envelope.position
             self._first[aggregate.id] = first
         cursor.execute(
-            "UPDATE vt_state SET superseded_at = ? WHERE aggregate_id = ? AND superseded_at IS NULL",
+            "UPDATE vt_state SET superseded_at = ?"
+            " WHERE aggregate_id = ? AND superseded_at IS NULL",
             (envelope.recorded_at, ident),
         )
         cursor.execute(

@@ -62,7 +62,7 @@ class View(ABC):
     def apply(self, cursor: Cursor, batch: Sequence[Envelope]) -> None:
         """Change the view's rows for a batch of events (in the caller's transaction)."""
 
-    def forget(self) -> None:
+    def forget(self) -> None:  # noqa: B027 - optional hook: most views cache nothing
         """Drop in-memory caches (after a rollback or a rebuild)."""
 
 
