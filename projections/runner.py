@@ -11,7 +11,14 @@ from eventsourcing.persistence import PersistenceError
 
 from domain.application import ValuetrailApplication
 from projections.db import ViewDatabase
-from projections.view import TRACKING_DDL, Envelope, View, track, tracked_position
+from projections.view import (
+    TRACKING_DDL,
+    Envelope,
+    View,
+    claim_position,
+    track,
+    tracked_position,
+)
 
 log = logging.getLogger("valuetrail.projector")
 
@@ -32,6 +39,10 @@ class Projector:
         with self.db.transaction() as cursor:
             cursor.execute(TRACKING_DDL)
             self.view.create(cursor)
+            cursor.execute(
+                "INSERT INTO vt_tracking (view, position) VALUES (?, 0) ON CONFLICT DO NOTHING",
+                (self.view.name,),
+            )
 
     def position(self) -> int:
         """The last position this view has processed."""
@@ -42,7 +53,7 @@ class Projector:
         """Apply the next batch of events; returns how many were processed."""
         size = batch_size or self.batch_size
         with self.db.transaction() as cursor:
-            start = tracked_position(cursor, self.view.name)
+            start = claim_position(cursor, self.view.name)
             notifications = self.app.recorder.select_notifications(start=start + 1, limit=size)
             if not notifications:
                 return 0

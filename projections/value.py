@@ -51,7 +51,7 @@ def _uuid(value: Any) -> UUID | None:
 
 def _read(cursor: Cursor, portfolio_id: UUID, at: str) -> Recorded | None:
     cursor.execute(
-        f"SELECT aggregate_id, kind, facts FROM vt_state WHERE portfolio_id = ? AND {VISIBLE}"  # noqa: S608
+        f"SELECT aggregate_id, kind, facts FROM vt_state WHERE portfolio_id = ? AND {VISIBLE}"
         " ORDER BY first_position",
         (str(portfolio_id), at, at),
     )

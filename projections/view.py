@@ -66,6 +66,12 @@ class View(ABC):
         """Drop in-memory caches (after a rollback or a rebuild)."""
 
 
+def claim_position(cursor: Cursor, view: str) -> int:
+    """The view's position, locked for this transaction so concurrent appliers take turns."""
+    cursor.execute("UPDATE vt_tracking SET position = position WHERE view = ?", (view,))
+    return tracked_position(cursor, view)
+
+
 def tracked_position(cursor: Cursor, view: str) -> int:
     """The last position a view has processed (0 when new)."""
     cursor.execute("SELECT position FROM vt_tracking WHERE view = ?", (view,))

@@ -11,6 +11,7 @@ import flask
 import swagger_ui_bundle
 
 from domain.application import ValuetrailApplication, store_env
+from projections.db import ViewDatabase
 from service import api_keys, benefits, initiatives, measurements, portfolios
 from service.api import Api
 from service.auth import enforce_roles
@@ -53,6 +54,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> flask.Flask:
     application = build_application(settings)
     app.extensions["valuetrail"] = application
     app.extensions["valuetrail.settings"] = settings
+    app.extensions["valuetrail.views"] = ViewDatabase.from_url(settings.db)
     if settings.admin_key:
         application.ensure_admin_key(settings.admin_key)
 

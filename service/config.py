@@ -24,6 +24,9 @@ class Settings:
     max_body_bytes: int = 1024 * 1024
     read_wait_seconds: float = 5.0
     create_tables: bool = False
+    #: Catch views up inside the request when they are behind (tests, single-process use);
+    #: `valuetrail serve` turns it off and runs the projector beside the workers instead.
+    projector_inline: bool = True
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -1,0 +1,30 @@
+"""The views valuetrail keeps, by name."""
+
+from __future__ import annotations
+
+from domain.application import ValuetrailApplication
+from projections.db import ViewDatabase
+from projections.decisions import DecisionsView
+from projections.runner import Projector
+from projections.series import SeriesView
+from projections.states import StatesView
+from projections.view import View
+
+#: Every view the value and list reads need.
+VALUE_VIEWS = ("portfolio_value", "measurement_series")
+
+
+def build_views(app: ValuetrailApplication, extra: tuple[View, ...] = ()) -> dict[str, View]:
+    """A fresh instance of every view (the audit chain's sealer is passed in `extra`)."""
+    views: list[View] = [StatesView(app), SeriesView(), DecisionsView(), *extra]
+    return {view.name: view for view in views}
+
+
+def build_projectors(
+    app: ValuetrailApplication, db: ViewDatabase, extra: tuple[View, ...] = ()
+) -> dict[str, Projector]:
+    """A projector per view, tables created."""
+    projectors = {name: Projector(app, db, view) for name, view in build_views(app, extra).items()}
+    for projector in projectors.values():
+        projector.setup()
+    return projectors
