@@ -7,13 +7,14 @@ PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint bench clean
+.PHONY: help install run test lint bench clean ops-tools
 
 help:
 	@echo "make run    install the service and serve it (SQLite by default, see VALUETRAIL_DB)"
 	@echo "make test   install dev tools; ruff, ruff format --check, mypy, then pytest"
 	@echo "make lint   ruff and mypy only"
 	@echo "make bench  run benchmarks/store.py"
+	@echo "make ops-tools  install Debian's prometheus (promtool) and docker-compose for tests/ops"
 	@echo "make clean  remove the virtualenv, caches and build output (keeps var/)"
 
 $(PY):
@@ -41,8 +42,30 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint
+test: lint ops-tools
 	$(BIN)/pytest
+
+# tests/ops run a real Prometheus, `promtool check|test` and `docker-compose config`: Debian's
+# prometheus and docker-compose packages. Installed when missing (as root, or with passwordless
+# sudo); otherwise those tests skip, unless VALUETRAIL_REQUIRE_OPS_TOOLS=1 (.ci/run) fails them.
+OPS_TOOLS := prometheus promtool docker-compose
+ops-tools:
+	@missing=""; for tool in $(OPS_TOOLS); do \
+		command -v $$tool >/dev/null 2>&1 || missing="$$missing $$tool"; \
+	done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then sudo=""; \
+	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo="sudo"; \
+	else sudo="none"; fi; \
+	if ! command -v apt-get >/dev/null 2>&1 || [ "$$sudo" = none ]; then \
+		echo "ops-tools: missing$$missing; install Debian's prometheus and docker-compose" \
+			"packages (apt-get install prometheus docker-compose) or tests/ops will skip them"; \
+		exit 0; \
+	fi; \
+	echo "ops-tools: installing prometheus and docker-compose (missing:$$missing)"; \
+	$$sudo apt-get update -q && \
+	DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q --no-install-recommends \
+		prometheus docker-compose
 
 bench: $(VENV)/.installed-runtime
 	$(PY) benchmarks/store.py

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from domain.application import ValuetrailApplication
+from projections.audit_chain import SealerView, load_or_create_signing_key
 from projections.db import ViewDatabase
 from projections.decisions import DecisionsView
 from projections.runner import Projector
@@ -18,6 +19,11 @@ def build_views(app: ValuetrailApplication, extra: tuple[View, ...] = ()) -> dic
     """A fresh instance of every view (the audit chain's sealer is passed in `extra`)."""
     views: list[View] = [StatesView(app), SeriesView(), DecisionsView(), *extra]
     return {view.name: view for view in views}
+
+
+def audit_views(signing_key_path: str) -> tuple[View, ...]:
+    """The audit chain's sealer, signing with the key in this file (created if missing)."""
+    return (SealerView(load_or_create_signing_key(signing_key_path)),)
 
 
 def build_projectors(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from eventsourcing.persistence import PersistenceError
 
@@ -21,6 +21,16 @@ from projections.view import (
 )
 
 log = logging.getLogger("valuetrail.projector")
+
+#: Told (view name, events in the batch, position reached) after each committed batch.
+BatchObserver = Callable[[str, int, int], None]
+_observers: list[BatchObserver] = []
+
+
+def observe_batches(observer: BatchObserver) -> Callable[[], None]:
+    """Call `observer` after every batch any projector in this process commits; returns undo."""
+    _observers.append(observer)
+    return lambda: _observers.remove(observer)
 
 
 class Projector:
@@ -64,6 +74,8 @@ class Projector:
                 self.view.forget()
                 raise
             track(cursor, self.view.name, notifications[-1].id)
+        for observer in _observers:
+            observer(self.view.name, len(notifications), notifications[-1].id)
         return len(notifications)
 
     def catch_up(self, batch_size: int | None = None) -> int:

@@ -12,16 +12,27 @@ import swagger_ui_bundle
 
 from domain.application import ValuetrailApplication, store_env
 from projections.db import ViewDatabase
-from service import api_keys, benefits, initiatives, measurements, portfolios
+from service import api_keys, audit, benefits, initiatives, measurements, portfolios, value
 from service.api import Api
 from service.auth import enforce_roles
 from service.config import Settings, ensure_sqlite_dir
 from service.errors import ApiProblem, problem, register_error_handlers
+from service.health import store_probe
 from service.jsonio import JSONProvider
+from service.logs import register_access_log
+from service.metrics import register_metrics
 
 log = logging.getLogger("valuetrail.app")
 
-BLUEPRINTS = [portfolios.blp, initiatives.blp, benefits.blp, measurements.blp, api_keys.blp]
+BLUEPRINTS = [
+    portfolios.blp,
+    value.blp,
+    initiatives.blp,
+    benefits.blp,
+    measurements.blp,
+    audit.blp,
+    api_keys.blp,
+]
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
 
 
@@ -67,6 +78,9 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> flask.Flask:
     register_error_handlers(app)
     _register_hooks(app)
     _register_health(app)
+    register_access_log(app, settings.log_format)
+    if settings.metrics:
+        register_metrics(app, application)
     return app
 
 
@@ -104,7 +118,7 @@ def _register_health(app: flask.Flask) -> None:
     @app.get("/readyz")
     def readyz() -> Any:
         try:
-            position = app.extensions["valuetrail"].head_position()
+            position = store_probe(app).head_position()
         except Exception as error:  # any failure to reach the store means not ready
             log.warning("store not reachable: %s", error)
             return problem(

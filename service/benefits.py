@@ -14,9 +14,11 @@ from flask.views import MethodView
 from domain.application import IdempotentRequest, Written
 from domain.benefit import Benefit
 from domain.values import BENEFIT_CATEGORIES, DIRECTIONS, MEASURE_KINDS
+from projections.lists import STATES_VIEW, benefit_ids
 from service.auth import ANY, MANAGE, require
 from service.blueprint import Blueprint
-from service.http import PageArgs, expected_version, meta, paginate, resource, write
+from service.http import PageArgs, expected_version, meta, resource, write
+from service.reads import FreshArgs, after_cursor, fresh, keyset_page, views
 from service.schemas.common import AsOfArgs, Decimal, Instant, Month, month_map, reason, schema
 from service.state import application
 
@@ -116,7 +118,7 @@ class BenefitCloseRequest(ma.Schema):
     reason = reason()
 
 
-class BenefitListArgs(PageArgs):
+class BenefitListArgs(PageArgs, FreshArgs):
     """Query of GET /benefits."""
 
     initiative_id = ma.fields.UUID(required=True)
@@ -234,9 +236,16 @@ class Benefits(MethodView):
     @blp.response(200, BenefitList)
     @require(ANY)
     def get(self, args: dict[str, Any]) -> Any:
-        """List the benefits that attribute a share to an initiative."""
-        found = application().benefits_of(args["initiative_id"], as_of=args.get("as_of"))
-        return paginate([benefit_view(b) for b in found], args)
+        """List the benefits that attribute a share to an initiative, oldest first."""
+        fresh([STATES_VIEW], args.get("min_position"))
+        initiative_id, as_of = args["initiative_id"], args.get("as_of")
+        page = benefit_ids(
+            views(), initiative_id, as_of=as_of, after=after_cursor(args), limit=args["limit"]
+        )
+        found = [application().get_benefit(b, as_of=as_of) for b in page.ids]
+        # Now (no as_of) the aggregate may be newer than a lagging view: keep the filter true.
+        items = [benefit_view(b) for b in found if initiative_id in b.attributed_to]
+        return keyset_page(items, page.next_after)
 
 
 @blp.route("/benefits/<uuid:benefit_id>")

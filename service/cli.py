@@ -1,12 +1,15 @@
-"""The `valuetrail` command line (DESIGN §7): serve, db init, keys, demo, openapi."""
+"""The `valuetrail` command line (DESIGN §7): serve, api, project, db init, projections, keys,
+audit, demo, openapi."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -19,10 +22,16 @@ from domain.api_key import ROLES
 from domain.application import ValuetrailApplication
 from domain.errors import DomainError
 from domain.values import Meta
+from projections import process
+from projections.audit_chain import load_or_create_signing_key
+from projections.catalog import audit_views, build_projectors
+from projections.db import ViewDatabase
+from projections.runner import Projector
+from service import audit_cli
 from service.app import build_application, create_app
 from service.config import Settings
 from service.demo import load_demo
-from service.gunicorn_conf import gunicorn_options
+from service.gunicorn_conf import ProjectorChild, gunicorn_options, projector_hooks
 
 FIRST_RUN_KEY_NAME = "first-run-admin"
 
@@ -49,8 +58,9 @@ class ApiServer(BaseApplication):  # type: ignore[misc]
             self.cfg.set(name, value)
 
     def load(self) -> Any:
-        """Build the WSGI app in this worker; tables already exist, so never create them."""
-        return create_app({"create_tables": False})
+        """Build the WSGI app in this worker: tables exist, and a projector process (not the
+        request) keeps the views up to date."""
+        return create_app({"create_tables": False, "projector_inline": False})
 
 
 def redacted(url: str) -> str:
@@ -105,42 +115,114 @@ def ensure_first_key(app: ValuetrailApplication, settings: Settings) -> str | No
     return token
 
 
-def _run_api(settings: Settings) -> int:
+@contextmanager
+def _projectors(settings: Settings, app: ValuetrailApplication) -> Iterator[dict[str, Projector]]:
+    """A projector per view (the audit sealer included), view tables created."""
+    db = ViewDatabase.from_url(settings.db)
+    try:
+        yield build_projectors(app, db, audit_views(settings.audit_signing_key))
+    finally:
+        db.close()
+
+
+def _init_database(settings: Settings) -> list[str]:
+    """Create the event store's and the views' tables, and apply the first-run rule."""
+    with _opened(settings, create_tables=True) as app:
+        ensure_first_key(app, settings)
+        with _projectors(settings, app) as projectors:
+            return list(projectors)
+
+
+def _run_api(settings: Settings, *, with_projector: bool) -> int:
     print(
         f"valuetrail: serving http://{settings.host}:{settings.port} with {settings.workers} "
-        f"workers on {redacted(settings.db)}",
+        f"workers{' and a projector' if with_projector else ''} on {redacted(settings.db)}",
         file=sys.stderr,
         flush=True,
     )
-    ApiServer(gunicorn_options(settings)).run()
+    options = gunicorn_options(settings)
+    if with_projector:
+        options = projector_hooks(options, ProjectorChild())
+    ApiServer(options).run()
     return 0
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    """Create tables once, apply the first-run rule, then run the API workers."""
-    with _opened(settings, create_tables=True) as app:
-        ensure_first_key(app, settings)
-    return _run_api(settings)
+    """Create tables once, then run the API workers and the projector beside them."""
+    _init_database(settings)
+    return _run_api(settings, with_projector=True)
 
 
 def cmd_api(args: argparse.Namespace, settings: Settings) -> int:
-    """Run the API workers only, on tables that already exist."""
+    """Run the API workers only, on tables that already exist (`project` runs elsewhere)."""
     with _opened(settings, create_tables=False) as app:
         ensure_first_key(app, settings)
-    return _run_api(settings)
+    return _run_api(settings, with_projector=False)
 
 
 def cmd_project(args: argparse.Namespace, settings: Settings) -> int:
-    """The projector process does not exist yet."""
-    raise CommandError("no projector in this version", code=2)
+    """Run the projector until SIGTERM or SIGINT (a second one stands by)."""
+    return process.main()
 
 
 def cmd_db_init(args: argparse.Namespace, settings: Settings) -> int:
-    """Create the event store's tables (safe to repeat)."""
-    with _opened(settings, create_tables=True) as app:
-        ensure_first_key(app, settings)
-    print(f"tables ready in {redacted(settings.db)}")
+    """Create the event store's and the views' tables (safe to repeat)."""
+    views = _init_database(settings)
+    print(f"tables ready in {redacted(settings.db)} (views: {', '.join(views)})")
     return 0
+
+
+def cmd_projections_rebuild(args: argparse.Namespace, settings: Settings) -> int:
+    """Empty one view (or all) and build it again from the whole log, in batches."""
+    with _opened(settings, create_tables=False) as app, _projectors(settings, app) as projectors:
+        names = [args.name] if args.name else list(projectors)
+        if args.name and args.name not in projectors:
+            raise CommandError(
+                f"no view named {args.name!r}; the views are {', '.join(projectors)}", code=2
+            )
+        with ExitStack() as locks:
+            for name in names:
+                # The same lock the projector holds while a view is active (Projector.run).
+                if not locks.enter_context(projectors[name].db.exclusive(f"view-{name}")):
+                    raise CommandError(
+                        f"a running projector is keeping view {name} up to date; stop it "
+                        "(or the service) before rebuilding"
+                    )
+            for name in names:
+                started = time.perf_counter()
+                count = projectors[name].rebuild()
+                elapsed = time.perf_counter() - started
+                rate = count / elapsed if elapsed > 0 else 0.0
+                print(
+                    f"{name}: rebuilt from {count} events in {elapsed:.2f} s ({rate:,.0f} events/s)"
+                )
+    return 0
+
+
+def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
+    """Check an export offline against a trusted public key (no database, no server)."""
+    return audit_cli.verify_file(args.file, args.public_key)
+
+
+def cmd_audit_export(args: argparse.Namespace, settings: Settings) -> int:
+    """Write every sealed event and the newest signed checkpoint as JSON Lines."""
+    if not os.path.exists(settings.audit_signing_key):
+        raise CommandError(
+            f"no audit signing key at {settings.audit_signing_key} (VALUETRAIL_AUDIT_SIGNING_KEY);"
+            " nothing has been sealed with it"
+        )
+    key = load_or_create_signing_key(settings.audit_signing_key)
+    with _opened(settings, create_tables=False) as app:
+        db = ViewDatabase.from_url(settings.db)
+        try:
+            if args.output in (None, "-"):
+                return audit_cli.export_to(app, db, key, sys.stdout)
+            with open(args.output, "w", encoding="utf-8") as out:
+                code = audit_cli.export_to(app, db, key, out)
+            print(f"wrote {args.output}", file=sys.stderr)
+            return code
+        finally:
+            db.close()
 
 
 def cmd_keys_create(args: argparse.Namespace, settings: Settings) -> int:
@@ -221,11 +303,30 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _command(commands, "serve", cmd_serve, "create tables if needed, then serve the API")
     _command(commands, "api", cmd_api, "serve the API only (tables must exist)")
-    _command(commands, "project", cmd_project, "run the projector (not in this version)")
+    _command(commands, "project", cmd_project, "run the projector only (the views' writer)")
 
     db = commands.add_parser("db", help="database administration")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
-    _command(db_commands, "init", cmd_db_init, "create the event store's tables")
+    _command(db_commands, "init", cmd_db_init, "create the event store's and the views' tables")
+
+    views = commands.add_parser("projections", help="manage the views (read models)")
+    view_commands = views.add_subparsers(
+        dest="projections_command", required=True, metavar="COMMAND"
+    )
+    rebuild = _command(
+        view_commands, "rebuild", cmd_projections_rebuild, "rebuild views from the whole log"
+    )
+    rebuild.add_argument("name", nargs="?", help="one view (default: every view)")
+
+    audit = commands.add_parser("audit", help="tamper evidence (the audit chain)")
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True, metavar="COMMAND")
+    verify = _command(audit_commands, "verify", cmd_audit_verify, "check an export offline")
+    verify.add_argument("file", help="an export written by `valuetrail audit export`")
+    verify.add_argument(
+        "--public-key", required=True, metavar="KEY", help="the trusted public key (PEM)"
+    )
+    export = _command(audit_commands, "export", cmd_audit_export, "write an export")
+    export.add_argument("--output", "-o", metavar="FILE", help="file to write (default stdout)")
 
     keys = commands.add_parser("keys", help="manage API keys")
     key_commands = keys.add_subparsers(dest="keys_command", required=True, metavar="COMMAND")

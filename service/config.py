@@ -8,6 +8,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 DEFAULT_DB = "sqlite:///var/valuetrail.db"
+_OFF = frozenset({"0", "false", "no", "off"})
 
 
 @dataclass(frozen=True)
@@ -27,11 +28,16 @@ class Settings:
     #: Catch views up inside the request when they are behind (tests, single-process use);
     #: `valuetrail serve` turns it off and runs the projector beside the workers instead.
     projector_inline: bool = True
+    #: Prometheus metrics on /metrics (VALUETRAIL_METRICS=0 turns them off).
+    metrics: bool = True
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Read VALUETRAIL_* variables."""
         env = os.environ if environ is None else environ
+        log_format = env.get("VALUETRAIL_LOG_FORMAT", "text")
+        if log_format not in ("text", "json"):
+            raise ValueError(f"VALUETRAIL_LOG_FORMAT must be text or json, not {log_format!r}")
         return cls(
             db=env.get("VALUETRAIL_DB", DEFAULT_DB),
             admin_key=env.get("VALUETRAIL_ADMIN_KEY") or None,
@@ -39,7 +45,8 @@ class Settings:
             port=int(env.get("VALUETRAIL_PORT", "8000")),
             workers=int(env.get("VALUETRAIL_WORKERS", "2")),
             audit_signing_key=env.get("VALUETRAIL_AUDIT_SIGNING_KEY", "var/audit_signing_key.pem"),
-            log_format=env.get("VALUETRAIL_LOG_FORMAT", "text"),
+            log_format=log_format,
+            metrics=env.get("VALUETRAIL_METRICS", "1").strip().lower() not in _OFF,
         )
 
     def with_overrides(self, overrides: Mapping[str, Any] | None) -> Settings:

@@ -16,10 +16,12 @@ from domain.application import decision_record
 from domain.initiative import STATUSES, Initiative
 from domain.valuation import money, percent, ratio
 from domain.values import DECISIONS, INITIATIVE_KINDS
+from projections.lists import STATES_VIEW, initiative_ids
 from service.auth import ANY, INGEST, MANAGE, require
 from service.blueprint import Blueprint
 from service.http import PageArgs, expected_version, json_response, meta, paginate, resource, write
 from service.jsonio import to_jsonable
+from service.reads import FreshArgs, after_cursor, fresh, keyset_page, views
 from service.schemas.common import (
     AsOfArgs,
     Decimal,
@@ -83,7 +85,7 @@ class InitiativeRevise(ma.Schema):
     reason = reason()
 
 
-class InitiativeListArgs(PageArgs):
+class InitiativeListArgs(PageArgs, FreshArgs):
     """Query of GET /initiatives."""
 
     portfolio_id = ma.fields.UUID(required=True)
@@ -395,10 +397,20 @@ class Initiatives(MethodView):
     @require(ANY)
     def get(self, args: dict[str, Any]) -> Any:
         """List a portfolio's initiatives, oldest first, optionally of one status."""
-        found = application().list_initiatives(
-            args["portfolio_id"], status=args.get("status"), as_of=args.get("as_of")
+        fresh([STATES_VIEW], args.get("min_position"))
+        status, as_of = args.get("status"), args.get("as_of")
+        page = initiative_ids(
+            views(),
+            args["portfolio_id"],
+            status=status,
+            as_of=as_of,
+            after=after_cursor(args),
+            limit=args["limit"],
         )
-        return paginate([initiative_view(i) for i in found], args)
+        found = [application().get_initiative(i, as_of=as_of) for i in page.ids]
+        # Now (no as_of) the aggregate may be newer than a lagging view: keep the filter true.
+        items = [initiative_view(i) for i in found if status is None or i.status == status]
+        return keyset_page(items, page.next_after)
 
 
 @blp.route("/initiatives/<uuid:initiative_id>")

@@ -18,10 +18,14 @@ from domain.application import (
     topic_of,
 )
 from domain.errors import NotFoundError
+from domain.months import ensure_utc
+from projections.series import SeriesView
+from projections.series_queries import measurements
 from service.auth import ANY, INGEST, require
 from service.blueprint import Blueprint
-from service.http import PageArgs, json_response, meta, paginate, write
+from service.http import PageArgs, json_response, meta, write
 from service.jsonio import to_jsonable
+from service.reads import FreshArgs, after_cursor, fresh, keyset_page, views
 from service.schemas.common import AsOfArgs, Decimal, Instant, reason, schema
 from service.state import application
 
@@ -77,7 +81,7 @@ class MeasurementBatchRequest(ma.Schema):
     )
 
 
-class MeasurementListArgs(PageArgs):
+class MeasurementListArgs(PageArgs, FreshArgs):
     """Query of GET /benefits/{id}/measurements."""
 
     from_ = ma.fields.Date(data_key="from", metadata={"description": "observed on or after"})
@@ -180,6 +184,15 @@ def series(benefit_id: UUID, as_of: datetime | None = None) -> list[dict[str, An
     return list(found.values())
 
 
+def check_benefit(benefit_id: UUID, as_of: datetime | None) -> None:
+    """404 unless `benefit_id` names a benefit (recorded by `as_of`): one read of the log."""
+    first: Any = next(iter(application().events.get(benefit_id, limit=1)), None)
+    if first is None or topic_of(first) != IDENTIFIED:
+        raise NotFoundError("benefit", benefit_id)
+    if as_of is not None and first.timestamp > ensure_utc(as_of):
+        raise NotFoundError("benefit", benefit_id)
+
+
 def _url(benefit_id: UUID, measurement_id: UUID) -> str:
     return flask.url_for(
         "measurements.MeasurementItem", benefit_id=benefit_id, measurement_id=measurement_id
@@ -211,14 +224,20 @@ class Measurements(MethodView):
     @require(ANY)
     def get(self, args: dict[str, Any], benefit_id: UUID) -> Any:
         """List measurements observed between `from` and `to`, as recorded by `as_of`."""
-        start, end = args.get("from_"), args.get("to")
-        items = [
-            m
-            for m in series(benefit_id, args.get("as_of"))
-            if (start is None or m["observed_on"] >= start)
-            and (end is None or m["observed_on"] <= end)
-        ]
-        return paginate(MeasurementDetail(many=True).dump(items), args)
+        as_of = args.get("as_of")
+        check_benefit(benefit_id, as_of)
+        fresh([SeriesView.name], args.get("min_position"))
+        found, next_after = measurements(
+            views(),
+            benefit_id,
+            observed_from=args.get("from_"),
+            observed_to=args.get("to"),
+            as_of=as_of,
+            after=after_cursor(args),
+            limit=args["limit"],
+        )
+        detail = schema(MeasurementDetail)
+        return keyset_page([detail.dump(m.record()) for m in found], next_after)
 
 
 def _status_of(outcome: MeasurementOutcome) -> int:

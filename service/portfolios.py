@@ -10,11 +10,22 @@ import marshmallow as ma
 from flask.views import MethodView
 
 from domain.portfolio import Portfolio
+from projections.lists import STATES_VIEW, portfolio_ids
 from service.auth import ANY, MANAGE, require
 from service.blueprint import Blueprint
 from service.errors import ApiProblem
-from service.http import PageArgs, expected_version, json_response, meta, paginate, resource, write
-from service.schemas.common import AsOfArgs, Decimal, Month, month_map, reason, role_map, schema
+from service.http import PageArgs, expected_version, json_response, meta, resource, write
+from service.reads import FreshArgs, after_cursor, fresh, keyset_page, views
+from service.schemas.common import (
+    AsOfArgs,
+    Decimal,
+    Instant,
+    Month,
+    month_map,
+    reason,
+    role_map,
+    schema,
+)
 from service.state import application
 
 blp = Blueprint("portfolios", __name__, url_prefix="/api/v1", description="Portfolios and goals")
@@ -62,6 +73,12 @@ class CapacityPut(ma.Schema):
     budget = month_map(required=True)
     people = role_map(load_default=dict)
     reason = reason()
+
+
+class PortfolioListArgs(PageArgs, FreshArgs):
+    """Query of GET /portfolios."""
+
+    as_of = Instant(metadata={"description": "RFC 3339 instant: answer as recorded then"})
 
 
 class GoalResponse(ma.Schema):
@@ -144,12 +161,16 @@ class Portfolios(MethodView):
             location=lambda p: _url(p.id),
         )
 
-    @blp.arguments(PageArgs, location="query")
+    @blp.arguments(PortfolioListArgs, location="query")
     @blp.response(200, PortfolioList)
     @require(ANY)
     def get(self, args: dict[str, Any]) -> Any:
-        """List portfolios, oldest first."""
-        return paginate([portfolio_view(p) for p in application().list_portfolios()], args)
+        """List portfolios, oldest first (as recorded at `as_of`)."""
+        fresh([STATES_VIEW], args.get("min_position"))
+        as_of = args.get("as_of")
+        page = portfolio_ids(views(), as_of=as_of, after=after_cursor(args), limit=args["limit"])
+        items = [portfolio_view(application().get_portfolio(p, as_of=as_of)) for p in page.ids]
+        return keyset_page(items, page.next_after)
 
 
 @blp.route("/portfolios/<uuid:portfolio_id>")

@@ -1,21 +1,29 @@
-"""Reads served from projections: the view database, freshness and read-your-writes."""
+"""Reads served from projections: the view database, freshness, read-your-writes and paging."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import threading
 from collections.abc import Sequence
-from typing import cast
+from typing import Any, cast
 
 import flask
 import marshmallow as ma
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from projections.audit_chain import VIEW_NAME as AUDIT_CHAIN
+from projections.audit_chain import SealerView, load_or_create_signing_key
 from projections.catalog import build_projectors
 from projections.db import ViewDatabase
 from projections.runner import Projector, wait_for_position
 from service.errors import ApiProblem
+from service.http import json_response
 from service.state import application, settings
 
 _inline_lock = threading.Lock()
+_key_lock = threading.Lock()
+_CURSOR_PREFIX = "k"
 
 
 class FreshArgs(ma.Schema):
@@ -32,12 +40,28 @@ def views() -> ViewDatabase:
     return cast(ViewDatabase, flask.current_app.extensions["valuetrail.views"])
 
 
-def _projectors() -> dict[str, Projector]:
+def signing_key() -> Ed25519PrivateKey:
+    """The Ed25519 key that signs audit checkpoints (created on first use if missing)."""
     extensions = flask.current_app.extensions
-    with _inline_lock:
-        if "valuetrail.projectors" not in extensions:
-            extensions["valuetrail.projectors"] = build_projectors(application(), views())
-        return cast(dict[str, Projector], extensions["valuetrail.projectors"])
+    with _key_lock:
+        if "valuetrail.signing_key" not in extensions:
+            path = settings().audit_signing_key
+            extensions["valuetrail.signing_key"] = load_or_create_signing_key(path)
+        return cast(Ed25519PrivateKey, extensions["valuetrail.signing_key"])
+
+
+def _projectors(names: Sequence[str]) -> dict[str, Projector]:
+    """The inline projectors (the caller holds `_inline_lock`); the sealer joins when needed."""
+    extensions = flask.current_app.extensions
+    if "valuetrail.projectors" not in extensions:
+        extensions["valuetrail.projectors"] = build_projectors(application(), views())
+    projectors = cast(dict[str, Projector], extensions["valuetrail.projectors"])
+    if AUDIT_CHAIN in names and AUDIT_CHAIN not in projectors:
+        # Only audit reads need the chain, so only they need the signing key.
+        sealer = Projector(application(), views(), SealerView(signing_key()))
+        sealer.setup()
+        projectors[AUDIT_CHAIN] = sealer
+    return projectors
 
 
 def fresh(names: Sequence[str], min_position: int | None) -> None:
@@ -47,8 +71,8 @@ def fresh(names: Sequence[str], min_position: int | None) -> None:
     `min_position`, wait a bounded time for the projector, then 503 with Retry-After.
     """
     if settings().projector_inline:
-        projectors = _projectors()
         with _inline_lock:
+            projectors = _projectors(names)
             for name in names:
                 projectors[name].catch_up()
         return
@@ -61,3 +85,43 @@ def fresh(names: Sequence[str], min_position: int | None) -> None:
             slug="view-behind",
             headers={"Retry-After": "1"},
         )
+
+
+# -- keyset pages ----------------------------------------------------------------------------
+
+
+def after_cursor(args: dict[str, Any]) -> int:
+    """The log position a `cursor` from `next_cursor` continues after (0 without one)."""
+    cursor = args.get("cursor")
+    if not cursor:
+        return 0
+    try:
+        text = base64.urlsafe_b64decode(cursor.encode("ascii")).decode("ascii")
+        if not text.startswith(_CURSOR_PREFIX) or not text[1:].isdigit():
+            raise ValueError(text)
+        return int(text[1:])
+    except (ValueError, UnicodeError, binascii.Error):
+        raise ApiProblem(
+            422,
+            "the cursor is not one this API gave out",
+            slug="validation-error",
+            errors={"cursor": ["unknown cursor"]},
+        ) from None
+
+
+def keyset_page(items: Sequence[Any], next_after: int | None, key: str = "items") -> flask.Response:
+    """A page of items with `next_cursor` (and a Link header) when more follow."""
+    next_cursor = None
+    headers: dict[str, str] = {}
+    if next_after is not None:
+        next_cursor = base64.urlsafe_b64encode(f"{_CURSOR_PREFIX}{next_after}".encode()).decode()
+        headers["Link"] = f'<{next_url(cursor=next_cursor)}>; rel="next"'
+    return json_response({key: list(items), "next_cursor": next_cursor}, headers=headers)
+
+
+def next_url(**replace: str) -> str:
+    """This request's URL with some query parameters replaced (the others kept)."""
+    query: dict[str, Any] = {k: v for k, v in flask.request.args.items() if k not in replace}
+    query.update(replace)
+    params: dict[str, Any] = {**(flask.request.view_args or {}), **query}
+    return flask.url_for(flask.request.endpoint or "", **params)

@@ -3,23 +3,35 @@
 from __future__ import annotations
 
 import json
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from uuid import UUID
 
 import pytest
 
 from domain.application import ValuetrailApplication
+from projections.audit_chain import VIEW_NAME as AUDIT_CHAIN
+from projections.audit_chain import load_or_create_signing_key, public_key_pem
+from projections.catalog import build_views
+from projections.process import ProjectorConfig
 from service.app import build_application
 from service.cli import FIRST_RUN_KEY_NAME, main, redacted
 from service.config import Settings
+from tests.integration.builders import FINANCE, build, measurement_items
 
 
 @pytest.fixture
 def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     url = "sqlite:///" + str(tmp_path / "var" / "valuetrail.db")
     monkeypatch.setenv("VALUETRAIL_DB", url)
+    monkeypatch.setenv("VALUETRAIL_AUDIT_SIGNING_KEY", str(tmp_path / "var" / "audit.pem"))
+    monkeypatch.setenv("VALUETRAIL_PROJECTOR_METRICS_PORT", "0")
     monkeypatch.delenv("VALUETRAIL_ADMIN_KEY", raising=False)
     return url
 
@@ -184,15 +196,6 @@ def test_openapi_writes_to_stdout_by_default(db: str, capsys: pytest.CaptureFixt
     assert json.loads(out)["info"]["title"] == "valuetrail"
 
 
-def test_project_says_there_is_no_projector_yet(
-    db: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    code, _out, err = run(capsys, "project")
-
-    assert code == 2
-    assert "no projector in this version" in err
-
-
 def test_a_malformed_setting_is_reported_not_raised(
     db: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -208,3 +211,153 @@ def test_database_urls_are_printed_without_their_password() -> None:
     assert redacted("postgresql://vt:s3cret@db:5432/vt") == "postgresql://vt:***@db:5432/vt"
     assert redacted("postgresql://vt@db/vt") == "postgresql://vt@db/vt"
     assert redacted("sqlite:///var/valuetrail.db") == "sqlite:///var/valuetrail.db"
+
+
+# -- views: db init, project, projections rebuild ---------------------------------------------
+
+#: Every view the projector keeps (those of the catalog, and the audit chain's sealer).
+VIEWS = {
+    *build_views(ValuetrailApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})),
+    AUDIT_CHAIN,
+}
+
+
+def tracked(url: str) -> dict[str, int]:
+    """Each view's tracked position, read straight from the SQLite file."""
+    with closing(sqlite3.connect(url.removeprefix("sqlite:///"))) as conn:
+        return dict(conn.execute("SELECT view, position FROM vt_tracking").fetchall())
+
+
+def write_history(url: str) -> int:
+    """A portfolio with a measured benefit; returns the head position."""
+    with opened(url) as app:
+        setup = build(app)
+        app.record_measurements(measurement_items(setup.benefit_id, 30), meta=FINANCE)
+        return app.head_position()
+
+
+def test_db_init_also_creates_every_view(db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _err = run(capsys, "db", "init")
+
+    assert code == 0
+    assert set(tracked(db)) >= VIEWS
+    assert set(tracked(db).values()) == {0}
+    assert all(view in out for view in VIEWS)
+
+
+def test_the_projector_reads_the_services_settings() -> None:
+    service, projector = Settings.from_env({}), ProjectorConfig.from_env({})
+    assert (projector.db, projector.audit_signing_key) == (service.db, service.audit_signing_key)
+    env = {"VALUETRAIL_DB": "sqlite:///x.db", "VALUETRAIL_PROJECTOR_BATCH": "50"}
+    config = ProjectorConfig.from_env(env)
+    assert (config.db, config.batch_size) == (Settings.from_env(env).db, 50)
+
+
+def console(*argv: str) -> list[str]:
+    script = Path(sys.executable).with_name("valuetrail")
+    return [str(script), *argv] if script.exists() else [sys.executable, "-m", "service.cli", *argv]
+
+
+def test_project_runs_until_sigterm_and_a_rebuild_waits_for_it_to_stop(
+    db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(capsys, "db", "init")
+    head = write_history(db)
+    log = tmp_path / "project.log"
+    with log.open("wb") as sink:
+        projector = subprocess.Popen(console("project"), stdout=sink, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 20
+        while tracked(db) != dict.fromkeys(VIEWS, head):
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)
+
+        code, _out, err = run(capsys, "projections", "rebuild", "decision_trail")
+
+        assert code == 1
+        assert "running projector" in err
+        projector.send_signal(signal.SIGTERM)
+        assert projector.wait(timeout=10) == 0
+    finally:
+        if projector.poll() is None:
+            projector.kill()
+            projector.wait()
+    output = log.read_text()
+    assert {f"projector active for view {view}" in output for view in VIEWS} == {True}
+    assert "Traceback" not in output
+
+    code, out, _err = run(capsys, "projections", "rebuild", "decision_trail")
+
+    assert code == 0
+    assert out.startswith(f"decision_trail: rebuilt from {head} events in ")
+    assert out.rstrip().endswith("events/s)")
+
+
+def test_projections_rebuild_rebuilds_every_view_to_the_head(
+    db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(capsys, "db", "init")
+    head = write_history(db)
+
+    code, out, _err = run(capsys, "projections", "rebuild")
+
+    assert code == 0
+    assert {line.split(":")[0] for line in out.splitlines()} == VIEWS
+    assert tracked(db) == dict.fromkeys(VIEWS, head)
+
+
+def test_projections_rebuild_of_an_unknown_view_names_the_views(
+    db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(capsys, "db", "init")
+
+    code, _out, err = run(capsys, "projections", "rebuild", "nope")
+
+    assert code == 2
+    assert "no view named 'nope'" in err
+    assert "portfolio_value" in err
+
+
+# -- audit export and offline verification ---------------------------------------------------
+
+
+def test_an_export_verifies_offline_and_an_edited_one_does_not(
+    db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(capsys, "db", "init")
+    head = write_history(db)
+    run(capsys, "projections", "rebuild", "audit_chain")
+    export, public_key = tmp_path / "export.jsonl", tmp_path / "public.pem"
+    public_key.write_text(
+        public_key_pem(load_or_create_signing_key(str(tmp_path / "var" / "audit.pem")))
+    )
+
+    code, _out, err = run(capsys, "audit", "export", "--output", str(export))
+
+    assert code == 0, err
+    assert len(export.read_text().splitlines()) == head + 1
+    code, out, _err = run(capsys, "audit", "verify", str(export), "--public-key", str(public_key))
+    assert code == 0
+    assert out.startswith(f"verified: {head} events")
+
+    # An auditor's copy in which someone raised one measurement from 1.50 to 9.50.
+    lines = export.read_text().splitlines(keepends=True)
+    at = next(n for n, line in enumerate(lines) if "MeasurementRecorded" in line)
+    lines[at] = lines[at].replace('\\"_data_\\":\\"1.50\\"', '\\"_data_\\":\\"9.50\\"')
+    assert "9.50" in lines[at]
+    export.write_text("".join(lines))
+    code, out, _err = run(capsys, "audit", "verify", str(export), "--public-key", str(public_key))
+    assert code == 1
+    assert "NOT verified" in out
+    assert f"position {at + 1}" in out
+
+
+def test_audit_export_without_a_signing_key_says_so(
+    db: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("VALUETRAIL_AUDIT_SIGNING_KEY", str(tmp_path / "missing.pem"))
+
+    code, _out, err = run(capsys, "audit", "export")
+
+    assert code == 1
+    assert "no audit signing key" in err

@@ -135,6 +135,7 @@ def test_serve_walks_the_integrators_path_and_stops_cleanly(server: Server) -> N
             )
             assert r.status_code == 201, r.text
             goal_id = r.json()["goal_id"]
+            written = r.headers["X-Log-Position"]
 
             # A new connection each time, so the reads spread over both workers.
             for _ in range(6):
@@ -145,7 +146,10 @@ def test_serve_walks_the_integrators_path_and_stops_cleanly(server: Server) -> N
 
         with session(issued["ingest"]["token"]) as ingest:
             assert (
-                ingest.get(f"{api}/portfolios", timeout=10).json()["items"][0]["id"]
+                # Lists read the views, which the projector process keeps: read your writes.
+                ingest.get(
+                    f"{api}/portfolios", params={"min_position": written}, timeout=10
+                ).json()["items"][0]["id"]
                 == portfolio["id"]
             )
             r = ingest.post(f"{api}/portfolios", json=PORTFOLIO, timeout=10)

@@ -3,8 +3,9 @@
 The expected policy is written out here, route by route, from DESIGN §5.2: managers write
 portfolios, goals, capacity, initiatives, benefits, forecasts, decisions, lessons and plans B;
 ingest keys (and managers) write measurements, corrections, spend and batches; only admins manage
-API keys; every key reads. Admins may do everything. A route the table does not name fails
-`test_the_policy_table_names_every_route`, so a new route cannot ship without a decided policy.
+API keys; every key reads, except under `/audit`, which only auditors read. Admins may do
+everything. A route the table does not name fails `test_the_policy_table_names_every_route`, so a
+new route cannot ship without a decided policy.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ ANYONE = frozenset(ROLES)
 MANAGERS = frozenset({"admin", "manager"})
 INGESTERS = frozenset({"admin", "manager", "ingest"})
 ADMINS = frozenset({"admin"})
+AUDITORS = frozenset({"admin", "auditor"})
 
 PORTFOLIO = {"name": "Ops", "currency": "EUR", "discount_rate": "0.035", "base_month": "2025-01"}
 IGNORED_METHODS = frozenset({"HEAD", "OPTIONS"})
@@ -52,6 +54,7 @@ class Call:
     body: dict[str, Any] | None = None
     query: dict[str, str] = field(default_factory=dict)
     ids: dict[str, str] = field(default_factory=dict)  # path ids other than the world's
+    mimetype: str = "application/json"
 
 
 @dataclass(frozen=True)
@@ -173,6 +176,17 @@ POLICY: dict[tuple[str, str], Route] = {
         INGESTERS,
         lambda a, w: Call(201, {"items": [measurement_body(benefit_id=w.benefit_id)]}),
     ),
+    # -- value
+    ("GET", "/portfolios/<uuid:portfolio_id>/value"): Route(ANYONE),
+    # -- audit
+    ("GET", "/audit/decisions"): Route(AUDITORS),
+    ("GET", "/audit/decisions/<uuid:decision_id>/context"): Route(AUDITORS),
+    ("GET", "/audit/events"): Route(AUDITORS),
+    ("GET", "/audit/verify"): Route(AUDITORS),
+    ("GET", "/audit/export"): Route(AUDITORS, lambda a, w: Call(mimetype="application/x-ndjson")),
+    ("GET", "/audit/public-key"): Route(
+        AUDITORS, lambda a, w: Call(mimetype="application/x-pem-file")
+    ),
     # -- API keys
     ("GET", "/api-keys"): Route(ADMINS),
     ("POST", "/api-keys"): Route(ADMINS, lambda a, w: Call(201, {"name": "n", "role": "ingest"})),
@@ -218,6 +232,7 @@ def world_ids(world: SmallWorld) -> dict[str, str]:
         "initiative_id": world.initiative_id,
         "benefit_id": world.benefit_id,
         "measurement_id": world.measurement_id,
+        "decision_id": world.decision_id,
         "key_id": world.key_id,
     }
 
@@ -311,7 +326,7 @@ def test_each_caller_gets_exactly_the_status_its_role_earns(
         assert_unauthenticated(response)
     elif caller in POLICY[(method, rule)].roles:
         assert response.status_code == call.status, response.get_data(as_text=True)
-        assert response.mimetype == "application/json" or response.status_code == 204
+        assert response.mimetype == call.mimetype or response.status_code == 204
     else:
         body = assert_problem(response, 403)
         assert caller in body["detail"]

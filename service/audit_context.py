@@ -1,0 +1,64 @@
+"""What the board knew: an initiative and its benefits as recorded just before a decision."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from domain.application import ValuetrailApplication
+from domain.benefit import Benefit
+from domain.facts import benefit_facts, initiative_facts, terms_of
+from domain.initiative import Initiative
+from domain.months import month_of
+from domain.valuation import initiative_value
+
+
+@dataclass(frozen=True)
+class DecisionContext:
+    """The state a decision was taken on, and its figures recomputed from that state."""
+
+    as_of: datetime
+    initiative: Initiative
+    benefits: list[Benefit]
+    figures: dict[str, Any]
+
+
+def decision_context(app: ValuetrailApplication, decision: dict[str, Any]) -> DecisionContext:
+    """Rebuild the initiative, its benefits and their value one microsecond before a decision.
+
+    The figures use the value rules of `domain.valuation` for the month the evidence was
+    captured in, so they can be compared member by member with the decision's stored evidence.
+    """
+    recorded_at: datetime = decision["recorded_at"]
+    before = recorded_at - timedelta(microseconds=1)
+    initiative = app.get_initiative(UUID(str(decision["initiative_id"])), as_of=before)
+    benefits = app.benefits_of(initiative.id, as_of=before)
+    portfolio = app.get_portfolio(initiative.portfolio_id, as_of=before)
+    month = str(decision["evidence"].get("as_of_month") or month_of(recorded_at.date()))
+    value = initiative_value(
+        initiative_facts(initiative),
+        [benefit_facts(b) for b in benefits],
+        terms_of(portfolio),
+        month,
+    )
+    figures = {
+        "pv_benefits": value.pv_benefits,
+        "pv_costs": value.pv_costs,
+        "npv": value.npv,
+        "bcr": value.bcr,
+        "roi": value.roi,
+        "risk_adjusted_npv": value.risk_adjusted_npv,
+        "vfm_band": value.vfm_band,
+        "realised_to_date": value.realised_to_date,
+        "forecast_to_date": value.forecast_to_date,
+        "realisation_pct": value.realisation_pct,
+        "spend_to_date": value.spend_to_date,
+        "confidence": initiative.confidence,
+        "status": initiative.status,
+        "cost_forecast_revision": initiative.cost_forecast_revision,
+        "benefit_forecast_revisions": {str(b.id): b.forecast_revision for b in benefits},
+        "as_of_month": month,
+    }
+    return DecisionContext(before, initiative, benefits, figures)

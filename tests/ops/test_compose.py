@@ -1,0 +1,78 @@
+"""The Docker image and the compose example: valid, and shaped as operations expect."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from typing import Any
+
+import yaml
+
+from tests.ops.conftest import DOCKER, tool
+
+
+def _compose() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load((DOCKER / "compose.yaml").read_text(encoding="utf-8"))
+    return loaded
+
+
+def test_docker_compose_accepts_the_file() -> None:
+    checked = subprocess.run(
+        [tool("docker-compose"), "-f", "compose.yaml", "config", "--quiet"],
+        cwd=DOCKER,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(DOCKER)},
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_compose_runs_postgres_a_one_off_init_api_projector_prometheus_and_grafana() -> None:
+    services = _compose()["services"]
+    assert set(services) == {"postgres", "db-init", "api", "projector", "prometheus", "grafana"}
+    assert services["postgres"]["healthcheck"]["test"][:2] == ["CMD", "pg_isready"]
+    init = services["db-init"]
+    assert init["command"] == ["valuetrail", "db", "init"]
+    assert init["restart"] == "no"
+    assert init["depends_on"]["postgres"]["condition"] == "service_healthy"
+    for name, command in (("api", "api"), ("projector", "project")):
+        service = services[name]
+        assert service["command"] == ["valuetrail", command]
+        assert service["depends_on"]["db-init"]["condition"] == "service_completed_successfully"
+        assert service["environment"]["VALUETRAIL_DB"].startswith("postgresql://")
+    assert services["projector"]["healthcheck"]["test"][-1] == "http://127.0.0.1:8001/metrics"
+    prometheus_mounts = {v.split(":")[0] for v in services["prometheus"]["volumes"]}
+    assert {"./prometheus.yml", "./alerts.yml"} <= prometheus_mounts
+    for service in services.values():
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0]
+            if source.startswith("."):
+                assert (DOCKER / source).exists(), source
+
+
+def test_the_prometheus_config_scrapes_both_jobs_the_alerts_name() -> None:
+    config = yaml.safe_load((DOCKER / "prometheus.yml").read_text(encoding="utf-8"))
+    jobs = {j["job_name"]: j["static_configs"][0]["targets"] for j in config["scrape_configs"]}
+    assert jobs == {"valuetrail-api": ["api:8000"], "valuetrail-projector": ["projector:8001"]}
+    assert config["rule_files"] == ["alerts.yml"]
+
+
+def test_the_image_is_multi_stage_slim_non_root_with_a_healthcheck_and_exec_form_command() -> None:
+    dockerfile = (DOCKER / "Dockerfile").read_text(encoding="utf-8")
+    instructions = [
+        line.split(maxsplit=1)
+        for line in re.sub(r"\\\n", " ", dockerfile).splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    froms = [args for op, args in instructions if op == "FROM"]
+    assert len(froms) >= 2
+    assert all(args.startswith("python:3.11-slim") for args in froms)
+    final = instructions[max(i for i, (op, _) in enumerate(instructions) if op == "FROM") :]
+    users = [args.strip() for op, args in final if op == "USER"]
+    assert users and users[-1].split(":")[0] not in {"root", "0"}
+    assert any(op == "HEALTHCHECK" and "CMD [" in args for op, args in final)
+    command = [args for op, args in final if op == "CMD"]
+    assert command and json.loads(command[-1]) == ["valuetrail", "serve"]
+    assert any(op == "COPY" and args.startswith("--from=build") for op, args in final)
