@@ -6,6 +6,7 @@ import hashlib
 
 from eventsourcing.domain import Aggregate, event
 
+from domain.clock import SharedClock
 from domain.errors import RuleViolationError
 from domain.values import Meta, choice, text
 
@@ -22,6 +23,9 @@ class ApiKey(Aggregate):
 
     TOPIC = "valuetrail.api_key.ApiKey.v1"
     INITIAL_VERSION = 0
+
+    class Event(SharedClock, Aggregate.Event):
+        """Base of this aggregate's events: stamped with the transaction's instant."""
 
     class Created(Aggregate.Created):
         """Base of the creation event (never stored under this name)."""

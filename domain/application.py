@@ -24,6 +24,7 @@ from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcodin
 
 from domain.api_key import ApiKey, token_sha256
 from domain.benefit import Benefit
+from domain.clock import one_instant
 from domain.errors import (
     ConcurrencyError,
     IdempotencyKeyReuseError,
@@ -291,13 +292,14 @@ class ValuetrailApplication(Application[UUID]):
         """Run one attempt of a use case and save it; retry commuting writes on conflict."""
         tries = COMMUTING_RETRIES if commuting else 3
         for attempt_number in range(tries):
-            aggregates, result = attempt()
-            try:
-                return self._save_once(aggregates, result, once, meta)
-            except IntegrityError:
-                if not commuting and not _only_new(aggregates):
-                    raise ConcurrencyError(*what) from None
-                backoff(attempt_number)
+            with one_instant():
+                aggregates, result = attempt()
+                try:
+                    return self._save_once(aggregates, result, once, meta)
+                except IntegrityError:
+                    if not commuting and not _only_new(aggregates):
+                        raise ConcurrencyError(*what) from None
+                    backoff(attempt_number)
         raise ConcurrencyError(*what)
 
     # -- reads -----------------------------------------------------------------------------
@@ -698,50 +700,53 @@ class ValuetrailApplication(Application[UUID]):
     ) -> Written[dict[str, Any]]:
         """Record actual spend; the same (source, external_id) is stored once."""
         for attempt_number in range(COMMUTING_RETRIES):
-            initiative = self._load(Initiative, initiative_id, "initiative")
-            key = f"{initiative_id}|{source}|{external_id}"
-            receipt = None
-            if external_id:
-                spend_id = receipt_id("spend", initiative_id, source, external_id)
-                existing = self._find_receipt(spend_id)
-                if existing is not None:
-                    duplicate = dict(existing.data, created=False)
-                    if once is None:
-                        return Written(duplicate, self.head_position())
-                    return self._save_once([], duplicate, once, meta)
-            else:
-                spend_id = uuid4()
-            initiative.record_spend(
-                spend_id=spend_id,
-                month=month,
-                amount_=amount,
-                source=source,
-                external_id=external_id,
-                meta=meta,
-            )
-            recorded = initiative.pending_events[-1]
-            spend = {
-                "spend_id": spend_id,
-                "initiative_id": initiative_id,
-                "month": month,
-                "amount": recorded.amount,  # type: ignore[attr-defined]
-                "source": source,
-                "external_id": external_id,
-                "recorded_at": recorded.timestamp,
-            }
-            if external_id:
-                receipt = Receipt.issue(
-                    receipt_id_=spend_id,
-                    kind="spend",
-                    key=key,
-                    subject_id=initiative_id,
-                    data=spend,
+            with one_instant():
+                initiative = self._load(Initiative, initiative_id, "initiative")
+                key = f"{initiative_id}|{source}|{external_id}"
+                receipt = None
+                if external_id:
+                    spend_id = receipt_id("spend", initiative_id, source, external_id)
+                    existing = self._find_receipt(spend_id)
+                    if existing is not None:
+                        duplicate = dict(existing.data, created=False)
+                        if once is None:
+                            return Written(duplicate, self.head_position())
+                        return self._save_once([], duplicate, once, meta)
+                else:
+                    spend_id = uuid4()
+                initiative.record_spend(
+                    spend_id=spend_id,
+                    month=month,
+                    amount_=amount,
+                    source=source,
+                    external_id=external_id,
                     meta=meta,
                 )
-            try:
-                return self._save_once([initiative, receipt], dict(spend, created=True), once, meta)
-            except IntegrityError:
-                backoff(attempt_number)
+                recorded = initiative.pending_events[-1]
+                spend = {
+                    "spend_id": spend_id,
+                    "initiative_id": initiative_id,
+                    "month": month,
+                    "amount": recorded.amount,  # type: ignore[attr-defined]
+                    "source": source,
+                    "external_id": external_id,
+                    "recorded_at": recorded.timestamp,
+                }
+                if external_id:
+                    receipt = Receipt.issue(
+                        receipt_id_=spend_id,
+                        kind="spend",
+                        key=key,
+                        subject_id=initiative_id,
+                        data=spend,
+                        meta=meta,
+                    )
+                try:
+                    return self._save_once(
+                        [initiative, receipt], dict(spend, created=True), once, meta
+                    )
+                except IntegrityError:
+                    backoff(attempt_number)
         raise ConcurrencyError("initiative", initiative_id)
 
     def assess_confidence(
@@ -1168,56 +1173,63 @@ class ValuetrailApplication(Application[UUID]):
     ) -> Written[Any]:
         check_observed(items, single=single)
         for attempt_number in range(COMMUTING_RETRIES):
-            benefits: dict[UUID, Benefit] = {}
-            receipts: list[Receipt] = []
-            outcome = BatchOutcome()
-            errors: dict[str, list[str]] = {}
-            seen: dict[UUID, dict[str, Any]] = {}
-            one: MeasurementOutcome | None = None
-            for index, item in enumerate(items):
-                prefix = "" if single else f"items.{index}."
-                benefit_id = item["benefit_id"]
+            with one_instant():
+                benefits: dict[UUID, Benefit] = {}
+                receipts: list[Receipt] = []
+                outcome = BatchOutcome()
+                errors: dict[str, list[str]] = {}
+                seen: dict[UUID, dict[str, Any]] = {}
+                one: MeasurementOutcome | None = None
+                for index, item in enumerate(items):
+                    prefix = "" if single else f"items.{index}."
+                    benefit_id = item["benefit_id"]
+                    try:
+                        benefit = benefits.get(benefit_id) or self._load(
+                            Benefit, benefit_id, "benefit"
+                        )
+                        benefits[benefit_id] = benefit
+                        measured = self._measure(
+                            benefit, item, seen, meta, lookup=attempt_number > 0
+                        )
+                    except NotFoundError as error:
+                        if single:
+                            raise
+                        errors.setdefault(f"{prefix}benefit_id", []).append(error.message)
+                        continue
+                    except ValidationError as error:
+                        for name, messages in error.errors.items():
+                            errors.setdefault(f"{prefix}{name}", []).extend(messages)
+                        continue
+                    except RuleViolationError as error:
+                        if single:
+                            raise
+                        errors.setdefault(f"{prefix}benefit_id", []).append(error.message)
+                        continue
+                    measurement, receipt = measured
+                    created = receipt is not None
+                    if receipt is not None:
+                        receipts.append(receipt)
+                    outcome.results.append(
+                        {
+                            "benefit_id": benefit_id,
+                            "measurement_id": measurement["measurement_id"],
+                            "outcome": "created" if created else "duplicate",
+                        }
+                    )
+                    one = MeasurementOutcome(measurement, created)
+                if errors:
+                    raise ValidationError(errors)
+                result: Any = one if single else outcome
+                changed = [b for b in benefits.values() if b.pending_events]
+                if not changed and once is None:
+                    return Written(result, self.head_position())
                 try:
-                    benefit = benefits.get(benefit_id) or self._load(Benefit, benefit_id, "benefit")
-                    benefits[benefit_id] = benefit
-                    measured = self._measure(benefit, item, seen, meta, lookup=attempt_number > 0)
-                except NotFoundError as error:
-                    if single:
-                        raise
-                    errors.setdefault(f"{prefix}benefit_id", []).append(error.message)
-                    continue
-                except ValidationError as error:
-                    for name, messages in error.errors.items():
-                        errors.setdefault(f"{prefix}{name}", []).extend(messages)
-                    continue
-                except RuleViolationError as error:
-                    if single:
-                        raise
-                    errors.setdefault(f"{prefix}benefit_id", []).append(error.message)
-                    continue
-                measurement, receipt = measured
-                created = receipt is not None
-                if receipt is not None:
-                    receipts.append(receipt)
-                outcome.results.append(
-                    {
-                        "benefit_id": benefit_id,
-                        "measurement_id": measurement["measurement_id"],
-                        "outcome": "created" if created else "duplicate",
-                    }
-                )
-                one = MeasurementOutcome(measurement, created)
-            if errors:
-                raise ValidationError(errors)
-            result: Any = one if single else outcome
-            changed = [b for b in benefits.values() if b.pending_events]
-            if not changed and once is None:
-                return Written(result, self.head_position())
-            try:
-                return self._save_once([*changed, *receipts], result, once, meta)
-            except IntegrityError:
-                if attempt_number > 0:  # the first refusal is often a duplicate: look, then retry
-                    backoff(attempt_number)
+                    return self._save_once([*changed, *receipts], result, once, meta)
+                except IntegrityError:
+                    if (
+                        attempt_number > 0
+                    ):  # the first refusal is often a duplicate: look, then retry
+                        backoff(attempt_number)
         raise ConcurrencyError("benefit", ", ".join(str(i["benefit_id"]) for i in items[:3]))
 
     def _measure(

@@ -10,6 +10,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from domain.clock import SharedClock
 from domain.errors import RuleViolationError, ValidationError
 from domain.months import check_month, month_of
 from domain.values import (
@@ -76,6 +77,9 @@ class Benefit(Aggregate):
 
     TOPIC = "valuetrail.benefit.Benefit.v1"
     INITIAL_VERSION = 0
+
+    class Event(SharedClock, Aggregate.Event):
+        """Base of this aggregate's events: stamped with the transaction's instant."""
 
     class Created(Aggregate.Created):
         """Base of the creation event (never stored under this name)."""

@@ -9,6 +9,7 @@ from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate, event
 
+from domain.clock import SharedClock
 from domain.errors import InvalidTransitionError, RuleViolationError, ValidationError
 from domain.months import check_month, month_of, months_between
 from domain.values import (
@@ -59,6 +60,9 @@ class Initiative(Aggregate):
 
     TOPIC = "valuetrail.initiative.Initiative.v1"
     INITIAL_VERSION = 0
+
+    class Event(SharedClock, Aggregate.Event):
+        """Base of this aggregate's events: stamped with the transaction's instant."""
 
     class Created(Aggregate.Created):
         """Base of the creation event (never stored under this name)."""

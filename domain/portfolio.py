@@ -8,6 +8,7 @@ from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate, event
 
+from domain.clock import SharedClock
 from domain.errors import NotFoundError, RuleViolationError, ValidationError
 from domain.months import check_month
 from domain.values import Meta, currency, decimal, fte_map, periods, positive, text
@@ -18,6 +19,9 @@ class Portfolio(Aggregate):
 
     TOPIC = "valuetrail.portfolio.Portfolio.v1"
     INITIAL_VERSION = 0
+
+    class Event(SharedClock, Aggregate.Event):
+        """Base of this aggregate's events: stamped with the transaction's instant."""
 
     @classmethod
     def create(

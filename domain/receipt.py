@@ -12,6 +12,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from domain.clock import SharedClock
 from domain.values import Meta
 
 NAMESPACE = uuid5(NAMESPACE_URL, "https://valuetrail.invalid/receipts")
@@ -27,6 +28,9 @@ class Receipt(Aggregate):
 
     TOPIC = "valuetrail.receipt.Receipt.v1"
     INITIAL_VERSION = 0
+
+    class Event(SharedClock, Aggregate.Event):
+        """Base of this aggregate's events: stamped with the transaction's instant."""
 
     class Created(Aggregate.Created):
         """Base of the creation event (never stored under this name)."""

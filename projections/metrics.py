@@ -158,6 +158,12 @@ class ProjectorCollector(Collector):
         for view, count in counts.items():
             processed.add_metric([view], count)
         yield processed
+        if self.audit is not None and self.audit.status.verified is not None:
+            yield _gauge(
+                "valuetrail_audit_chain_verified",
+                "1 if the newest re-verification of the whole audit chain passed, else 0.",
+                1 if self.audit.status.verified else 0,
+            )
         try:
             yield from self._from_store()
         except Exception as error:  # an unreachable store must not fail the whole scrape
@@ -192,12 +198,6 @@ class ProjectorCollector(Collector):
                 "valuetrail_audit_sealed_position",
                 "Last log position the audit chain has sealed.",
                 tracked.get(AUDIT_VIEW, 0),
-            )
-        if self.audit is not None and self.audit.status.verified is not None:
-            yield _gauge(
-                "valuetrail_audit_chain_verified",
-                "1 if the newest re-verification of the whole audit chain passed, else 0.",
-                1 if self.audit.status.verified else 0,
             )
         yield from self._portfolio_families()
 

@@ -38,7 +38,7 @@ class Envelope:
 
 def instant_text(instant: datetime) -> str:
     """Fixed-width ISO text of a UTC instant, comparable as a string in SQL."""
-    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+    return instant.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 class View(ABC):

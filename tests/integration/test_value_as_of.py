@@ -5,6 +5,10 @@ changes, spend) are written one use case at a time, an instant is captured after
 and for each instant the projected view (`projections.value.portfolio_value`) must answer exactly
 what `tests.integration.reference.reference_value` computes from aggregates folded from only the
 events recorded by then (DESIGN §4, "As-of is exact").
+
+Instants are taken between writes. An instant inside one write (e.g. an event's own recorded_at,
+when that save also appended Index events a moment later) is the subject of the xfail test at
+the end: the application's index-based as-of listings disagree with its own as-of reads there.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
@@ -519,3 +524,52 @@ def test_the_value_view_as_of_every_instant_equals_a_fold_of_the_log(data: st.Da
 
 def test_the_value_view_as_of_every_instant_on_postgres(fresh_postgres_url: str) -> None:
     assert check_history(fresh_postgres_url, Seeded(20250611)) > 10
+
+
+def test_the_value_view_as_of_each_events_own_recorded_at(tmp_path: Path) -> None:
+    url = "sqlite:///" + str(tmp_path / "valuetrail.db")
+    app = ValuetrailApplication(env=store_env(url, create_tables=True))
+    db = ViewDatabase.from_url(url)
+    try:
+        pid = app.create_portfolio(
+            name="P", currency="GBP", discount_rate="0", base_month="2025-01", meta=BOARD
+        ).value.id
+        first, second = (
+            app.propose_initiative(
+                portfolio_id=pid,
+                kind="project",
+                name=name,
+                sponsor="CFO",
+                start_month="2025-01",
+                end_month="2025-12",
+                confidence="1",
+                meta=BOARD,
+            ).value.id
+            for name in ("I", "J")
+        )
+        benefit = app.identify_benefit(
+            initiative_id=first,
+            title="Savings",
+            category="cashable",
+            owner="Owner",
+            measure={"name": "savings", "unit": "GBP", "kind": "flow"},
+            baseline={"value": "0", "as_of": date(2025, 1, 1)},
+            meta=BOARD,
+        ).value.id
+        app.revise_benefit_forecast(benefit, periods={"2025-03": "500"}, reason="r", meta=BOARD)
+        app.change_attribution(
+            benefit, contributions=[{"initiative_id": second, "share": "1"}], reason="r", meta=BOARD
+        )
+        for projector in build_projectors(app, db).values():
+            projector.catch_up()
+        wrong = []
+        for notification in app.recorder.select_notifications(start=1, limit=100):
+            event: Any = app.mapper.to_domain_event(notification)
+            recorded_at = event.timestamp
+            view = portfolio_value(db, pid, as_of=recorded_at)
+            if view is not None and view.body != reference_value(app, pid, recorded_at):
+                wrong.append(f"{notification.id} {notification.topic}")
+        assert wrong == []
+    finally:
+        db.close()
+        app.close()

@@ -9,14 +9,16 @@ import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import cast
 from uuid import UUID
 
 import pytest
 import requests
 
+from domain.application import ValuetrailApplication
 from projections.catalog import audit_views, build_projectors
 from projections.db import ViewDatabase
-from projections.metrics import VERIFY_ENV, start_exporter
+from projections.metrics import VERIFY_ENV, AuditWatch, ProjectorCollector, start_exporter
 from projections.value import portfolio_value
 from service.app import create_app
 from service.config import Settings
@@ -267,3 +269,34 @@ def test_projector_exports_positions_lag_processed_audit_and_portfolio_value(
     finally:
         exporter.close()
         db.close()
+
+
+class _Unreachable:
+    """An application whose store does not answer."""
+
+    def head_position(self) -> int:
+        raise OSError("connection refused")
+
+
+def test_a_failed_audit_verification_reads_0_and_an_unreachable_store_leaves_gauges_out(
+    api: Api,
+) -> None:
+    db = api.app.extensions["valuetrail.views"]
+    watch = AuditWatch(lambda: (False, "position 3: event differs from its seal"), interval=60)
+    watch.start()
+    try:
+        deadline = time.monotonic() + 10
+        while watch.status.verified is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        collector = ProjectorCollector(api.vt, db, ["audit_chain"], watch)
+        families = {family.name: family for family in collector.collect()}
+        assert families["valuetrail_audit_chain_verified"].samples[0].value == 0
+    finally:
+        watch.stop()
+
+    down = ProjectorCollector(cast(ValuetrailApplication, _Unreachable()), db, ["audit_chain"])
+    down.count("audit_chain", 7, 7)
+    families = {family.name: family for family in down.collect()}
+    assert list(families) == ["valuetrail_projection_events_processed"]
+    assert families["valuetrail_projection_events_processed"].samples[0].value == 7
