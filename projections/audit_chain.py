@@ -543,6 +543,32 @@ def sealed_state(db: ViewDatabase) -> tuple[int, Checkpoint | None]:
         return position, latest_checkpoint(cursor, up_to=position)
 
 
+def events_table(app: ValuetrailApplication) -> tuple[str, str | None]:
+    """The recorder's events table and (on PostgreSQL) its schema, as `event_rows` takes them."""
+    recorder = app.recorder
+    table = str(getattr(recorder, "events_table_name"))  # noqa: B009 - not on the base type
+    schema = getattr(getattr(recorder, "datastore", None), "schema", None)
+    return table, None if schema is None else str(schema)
+
+
+def stream_event_rows(
+    app: ValuetrailApplication, db: ViewDatabase, *, page_size: int = PAGE_SIZE
+) -> Iterator[EventRow]:
+    """Every stored event in log order as raw rows, read a page at a time from the view database.
+
+    The same events as `stream_notifications`, without building Notification objects (the
+    log's table, named by the recorder, lives in the views' database).
+    """
+    table, schema = events_table(app)
+    after = 0
+    while True:
+        page = db.event_rows(table, after, page_size, schema=schema)
+        yield from page
+        if len(page) < page_size:
+            return
+        after = page[-1][0]
+
+
 def verify_store(
     app: ValuetrailApplication,
     db: ViewDatabase,
@@ -552,8 +578,8 @@ def verify_store(
 ) -> VerifyResult:
     """Verify the live log against the sealed chain and its newest checkpoint, streaming both."""
     sealed_position, checkpoint = sealed_state(db)
-    return verify_log(
-        stream_notifications(app, page_size=page_size),
+    return verify_rows(
+        stream_event_rows(app, db, page_size=page_size),
         stream_chain(db, "chain_hash", up_to=sealed_position, page_size=page_size),
         checkpoint=checkpoint,
         public_key=public_key,

@@ -16,11 +16,15 @@ import threading
 import zlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import unquote, urlparse
+from uuid import UUID
 
 import psycopg
 from psycopg_pool import ConnectionPool
+
+if TYPE_CHECKING:
+    from projections.audit_chain import EventRow
 
 
 class Cursor(Protocol):
@@ -56,6 +60,45 @@ class ViewDatabase(ABC):
     def close(self) -> None:  # noqa: B027 - optional hook: SQLite keeps nothing open
         """Release connections."""
 
+    def event_rows(
+        self, table: str, after: int, limit: int, *, schema: str | None = None
+    ) -> list[EventRow]:
+        """Up to `limit` stored events after log position `after`, in log order, read raw.
+
+        One plain SELECT on eventsourcing's events table (`table`: the recorder's
+        `events_table_name`; on PostgreSQL in `schema`, the datastore's, default public),
+        building no Notification objects: (position, originator id as its 16 raw bytes,
+        version, topic, state). The table must be in this database, as it is when the views
+        and the log share a URL. Written against `read()`, so wrappers that delegate it (the
+        projector's woken database) read the same way.
+        """
+        sqlite = self.url.startswith("sqlite:")
+        if sqlite:
+            # eventsourcing's SQLite recorder numbers events by rowid and stores a UUID
+            # originator id as 32 hex digits (a text id as given).
+            query = (
+                "SELECT rowid, originator_id, originator_version, topic, state"
+                f" FROM {_quoted(table)} WHERE rowid > ? ORDER BY rowid LIMIT ?"
+            )
+        else:
+            # eventsourcing's PostgreSQL recorder keeps the position in `notification_id`
+            # (uniquely indexed) and the id as `uuid` (or `text`, hence the cast); uuid_send
+            # gives its 16 bytes in RFC 4122 order, and psycopg reads bytea as bytes.
+            query = (
+                "SELECT notification_id, uuid_send(originator_id::uuid), originator_version,"
+                f" topic, state FROM {_quoted(schema or 'public')}.{_quoted(table)}"
+                " WHERE notification_id > ? ORDER BY notification_id LIMIT ?"
+            )
+        with self.read() as cursor:
+            cursor.execute(query, (after, limit))
+            rows: list[EventRow] = cursor.fetchall()
+        if not sqlite:
+            return rows
+        return [
+            (position, _uuid_bytes(originator), version, topic, state)
+            for position, originator, version, topic, state in rows
+        ]
+
     @staticmethod
     def from_url(url: str) -> ViewDatabase:
         """The adapter for a `VALUETRAIL_DB` URL."""
@@ -64,6 +107,17 @@ class ViewDatabase(ABC):
         if url.startswith(("postgresql://", "postgres://")):
             return PostgresViewDatabase(url)
         raise ValueError(f"unsupported database URL: {url.split(':', 1)[0]}")
+
+
+def _quoted(identifier: str) -> str:
+    """An SQL identifier in double quotes (the same in SQLite and PostgreSQL)."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _uuid_bytes(originator: Any) -> bytes:
+    """The 16 raw bytes of an originator id stored as text: 32 hex digits, or any UUID form."""
+    text = str(originator)
+    return bytes.fromhex(text) if len(text) == 32 else UUID(text).bytes
 
 
 class SQLiteViewDatabase(ViewDatabase):

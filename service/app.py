@@ -20,7 +20,8 @@ from service.errors import ApiProblem, problem, register_error_handlers
 from service.health import store_probe
 from service.jsonio import JSONProvider
 from service.logs import register_access_log
-from service.metrics import register_metrics
+from service.metrics import instrument_application, register_metrics
+from service.state import LazyApplication
 
 log = logging.getLogger("valuetrail.app")
 
@@ -40,6 +41,16 @@ def build_application(settings: Settings) -> ValuetrailApplication:
     """The event-sourced application for these settings."""
     ensure_sqlite_dir(settings.db)
     return ValuetrailApplication(env=store_env(settings.db, create_tables=settings.create_tables))
+
+
+def _bootstrapped(settings: Settings) -> ValuetrailApplication:
+    """Build the application and make sure the VALUETRAIL_ADMIN_KEY key exists."""
+    application = build_application(settings)
+    if settings.metrics:
+        instrument_application(application)
+    if settings.admin_key:
+        application.ensure_admin_key(settings.admin_key)
+    return application
 
 
 def create_app(overrides: Mapping[str, Any] | None = None) -> flask.Flask:
@@ -62,12 +73,10 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> flask.Flask:
             "security": [{"bearerAuth": []}],
         },
     )
-    application = build_application(settings)
+    application = LazyApplication(lambda: _bootstrapped(settings))
     app.extensions["valuetrail"] = application
     app.extensions["valuetrail.settings"] = settings
     app.extensions["valuetrail.views"] = ViewDatabase.from_url(settings.db)
-    if settings.admin_key:
-        application.ensure_admin_key(settings.admin_key)
 
     api = Api(app)
     api.spec.components.security_scheme(
@@ -80,7 +89,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> flask.Flask:
     _register_health(app)
     register_access_log(app, settings.log_format)
     if settings.metrics:
-        register_metrics(app, application)
+        register_metrics(app)
     return app
 
 

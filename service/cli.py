@@ -23,7 +23,8 @@ from domain.application import ValuetrailApplication
 from domain.errors import DomainError
 from domain.values import Meta
 from projections import process
-from projections.audit_chain import load_or_create_signing_key
+from projections.audit_chain import VIEW_NAME as AUDIT_CHAIN
+from projections.audit_chain import load_or_create_signing_key, verify_store
 from projections.catalog import audit_views, build_projectors
 from projections.db import ViewDatabase
 from projections.runner import Projector
@@ -188,6 +189,8 @@ def cmd_projections_rebuild(args: argparse.Namespace, settings: Settings) -> int
                         f"a running projector is keeping view {name} up to date; stop it "
                         "(or the service) before rebuilding"
                     )
+            if AUDIT_CHAIN in names:
+                _check_chain_before_reseal(app, projectors[AUDIT_CHAIN].db, settings, args.force)
             for name in names:
                 started = time.perf_counter()
                 count = projectors[name].rebuild()
@@ -197,6 +200,40 @@ def cmd_projections_rebuild(args: argparse.Namespace, settings: Settings) -> int
                     f"{name}: rebuilt from {count} events in {elapsed:.2f} s ({rate:,.0f} events/s)"
                 )
     return 0
+
+
+def _check_chain_before_reseal(
+    app: ValuetrailApplication, db: ViewDatabase, settings: Settings, force: bool
+) -> None:
+    """Refuse to re-seal a log whose sealed chain no longer verifies, unless forced.
+
+    A rebuild of the audit chain seals whatever the log holds now, so it would bless any
+    edit, deletion or reordering made since the events were first sealed.
+    """
+    public_key = load_or_create_signing_key(settings.audit_signing_key).public_key()
+    result = verify_store(app, db, public_key)
+    if result.verified and not force:
+        return
+    if result.verified:
+        finding = f"the existing chain verifies ({result.events_checked} events)"
+    else:
+        finding = f"the existing chain does NOT verify ({result.reason})"
+        if result.first_bad_position is not None:
+            finding += f"; first bad position {result.first_bad_position}"
+    if not force:
+        raise CommandError(
+            f"refusing to rebuild {AUDIT_CHAIN}: {finding}. A rebuild would re-seal the log as it "
+            "stands and hide that. Investigate first (GET /api/v1/audit/verify, "
+            "docs/AUDITING.md); pass --force to re-seal anyway"
+        )
+    print(
+        f"valuetrail: warning: --force: re-sealing {AUDIT_CHAIN} over the log as it stands now; "
+        f"{finding}. The stored chain and checkpoints are replaced: /audit/verify and new "
+        "exports will accept the log as it is now; only exports taken before now can show "
+        "what changed",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
@@ -317,6 +354,12 @@ def build_parser() -> argparse.ArgumentParser:
         view_commands, "rebuild", cmd_projections_rebuild, "rebuild views from the whole log"
     )
     rebuild.add_argument("name", nargs="?", help="one view (default: every view)")
+    rebuild.add_argument(
+        "--force",
+        action="store_true",
+        help=f"rebuild {AUDIT_CHAIN} even if the existing chain does not verify (re-seals "
+        "the log as it stands, hiding earlier tampering)",
+    )
 
     audit = commands.add_parser("audit", help="tamper evidence (the audit chain)")
     audit_commands = audit.add_subparsers(dest="audit_command", required=True, metavar="COMMAND")

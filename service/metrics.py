@@ -231,8 +231,11 @@ def count_appended(metrics: Instruments, recordings: Iterable[Recording[Any]]) -
             metrics.decisions.labels(str(getattr(recording.domain_event, "decision", ""))).inc()
 
 
-def instrument_application(application: ValuetrailApplication, metrics: Instruments) -> None:
+def instrument_application(
+    application: ValuetrailApplication, metrics: Instruments | None = None
+) -> None:
     """Count what `application` saves, through eventsourcing's after-save hook `_notify`."""
+    metrics = metrics or instruments()
     saved = application._notify
 
     def notify(recordings: list[Recording[Any]]) -> None:
@@ -268,10 +271,13 @@ def _items_sent() -> int:
     return len(items) if isinstance(items, list) and items else 1
 
 
-def register_metrics(app: flask.Flask, application: ValuetrailApplication) -> None:
-    """Serve /metrics and count requests, appended events, decisions and ingest outcomes."""
+def register_metrics(app: flask.Flask) -> None:
+    """Serve /metrics and count requests, decisions and ingest outcomes.
+
+    Appended events are counted by `instrument_application`, called when the (lazily built)
+    application is created.
+    """
     metrics = instruments()
-    instrument_application(application, metrics)
     if remember not in app.teardown_request_funcs.get(None, []):
         app.teardown_request(remember)
     app.wsgi_app = RequestMetrics(app.wsgi_app, metrics)  # type: ignore[method-assign]

@@ -2,8 +2,8 @@
 
 The domain stays pure so it can be tested without I/O and moved to another store without change:
 no web, schema, metrics or database libraries, and of eventsourcing only the modules that define
-aggregates and events. domain/application.py alone may also use eventsourcing's Application and
-persistence layer.
+aggregates and events. The domain/application/ package alone may also use eventsourcing's
+Application and persistence layer.
 """
 
 from __future__ import annotations
@@ -39,7 +39,8 @@ APPLICATION_EVENTSOURCING = (
     "eventsourcing.application",
     "eventsourcing.persistence",
 )
-APPLICATION_MODULE = "domain/application.py"
+APPLICATION_MODULE = "domain/application/core.py"
+APPLICATION_PACKAGE = "domain/application/"
 PROJECTIONS_FORBIDDEN = frozenset({"service"})
 
 
@@ -118,7 +119,8 @@ def _eventsourcing_outside(imp: Import, allowed: tuple[str, ...]) -> list[str]:
 
 def domain_violations(source: str, relpath: str) -> list[Violation]:
     """Imports in a domain module that break the domain's purity rules."""
-    allowed = APPLICATION_EVENTSOURCING if relpath == APPLICATION_MODULE else DOMAIN_EVENTSOURCING
+    in_application = relpath.startswith(APPLICATION_PACKAGE)
+    allowed = APPLICATION_EVENTSOURCING if in_application else DOMAIN_EVENTSOURCING
     found: list[Violation] = []
     for imp in imports_in(source, relpath):
         if imp.top in DOMAIN_FORBIDDEN:

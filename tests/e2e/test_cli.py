@@ -352,6 +352,51 @@ def test_an_export_verifies_offline_and_an_edited_one_does_not(
     assert f"position {at + 1}" in out
 
 
+def raise_a_stored_measurement(url: str) -> int:
+    """Edit one stored measurement behind the service's back (1.50 -> 9.50); its position."""
+    with opened(url) as app:
+        table = str(getattr(app.recorder, "events_table_name"))  # noqa: B009
+    with closing(sqlite3.connect(url.removeprefix("sqlite:///"))) as conn, conn:
+        position, state = conn.execute(
+            f"SELECT rowid, state FROM {table} WHERE topic = ? ORDER BY rowid LIMIT 1",
+            ("valuetrail.benefit.MeasurementRecorded.v1",),
+        ).fetchone()
+        edited = bytes(state).replace(b'"_data_":"1.50"', b'"_data_":"9.50"')
+        assert edited != bytes(state)
+        conn.execute(f"UPDATE {table} SET state = ? WHERE rowid = ?", (edited, position))
+    return int(position)
+
+
+def test_rebuilding_the_audit_chain_refuses_to_reseal_a_tampered_log_unless_forced(
+    db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(capsys, "db", "init")
+    head = write_history(db)
+    code, _out, err = run(capsys, "projections", "rebuild", "audit_chain")
+    assert code == 0, err  # an intact chain is rebuilt without fuss
+    bad = raise_a_stored_measurement(db)
+
+    for argv in (("audit_chain",), ()):  # the one view, or every view (which includes it)
+        code, out, err = run(capsys, "projections", "rebuild", *argv)
+
+        assert code == 1
+        assert out == ""  # refused before any view was touched
+        assert "refusing to rebuild audit_chain" in err
+        assert f"first bad position {bad}" in err
+        assert "--force" in err
+
+    code, out, err = run(capsys, "projections", "rebuild", "audit_chain", "--force")
+
+    assert code == 0
+    assert out.startswith(f"audit_chain: rebuilt from {head} events")
+    assert "warning: --force" in err
+    assert f"first bad position {bad}" in err
+    # The edit is now sealed: the chain verifies and a plain rebuild is allowed again.
+    code, _out, err = run(capsys, "projections", "rebuild", "audit_chain")
+    assert code == 0, err
+    assert "warning" not in err
+
+
 def test_audit_export_without_a_signing_key_says_so(
     db: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

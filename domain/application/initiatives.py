@@ -1,0 +1,368 @@
+"""Initiative use cases: proposals, forecasts, spend, decisions with evidence, learning."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date
+from typing import Any
+from uuid import UUID, uuid4
+
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError
+
+from domain.application.core import (
+    COMMUTING_RETRIES,
+    ApplicationCore,
+    IdempotentRequest,
+    T,
+    Written,
+    backoff,
+    decision_record,
+)
+from domain.clock import one_instant
+from domain.errors import (
+    ConcurrencyError,
+    ValidationError,
+)
+from domain.facts import benefit_facts, initiative_facts, terms_of
+from domain.index import initiatives_of
+from domain.initiative import Initiative
+from domain.months import current_month
+from domain.portfolio import Portfolio
+from domain.receipt import Receipt, receipt_id
+from domain.valuation import initiative_value
+from domain.values import Meta
+
+
+class InitiativeUseCases(ApplicationCore):
+    """Initiative use cases: proposals, forecasts, spend, decisions with evidence, learning."""
+
+    # -- initiatives -----------------------------------------------------------------------
+
+    def propose_initiative(
+        self,
+        *,
+        portfolio_id: UUID,
+        kind: str,
+        name: str,
+        sponsor: str,
+        start_month: str,
+        end_month: str,
+        confidence: object,
+        description: str = "",
+        parent_id: UUID | None = None,
+        leader: str | None = None,
+        mandatory: bool = False,
+        depends_on: Sequence[UUID] = (),
+        people_demand: Mapping[str, object] | None = None,
+        meta: Meta,
+        once: IdempotentRequest | None = None,
+    ) -> Written[Initiative]:
+        """Propose a new initiative in a portfolio."""
+
+        def attempt() -> tuple[Sequence[Aggregate], Initiative]:
+            if self._find(Portfolio, portfolio_id) is None:
+                raise ValidationError(f"portfolio {portfolio_id} does not exist", "portfolio_id")
+            if parent_id is not None:
+                (parent,) = self._same_portfolio(portfolio_id, [parent_id], "parent_id")
+                if parent.kind != "programme":
+                    raise ValidationError("the parent must be a programme", "parent_id")
+            self._same_portfolio(portfolio_id, list(depends_on), "depends_on")
+            initiative = Initiative.propose(
+                portfolio_id=portfolio_id,
+                kind=kind,
+                parent_id=parent_id,
+                name=name,
+                description=description,
+                sponsor=sponsor,
+                leader=leader,
+                start_month=start_month,
+                end_month=end_month,
+                confidence=confidence,
+                mandatory=mandatory,
+                depends_on=list(depends_on),
+                people_demand=dict(people_demand or {}),
+                meta=meta,
+            )
+            index = self._indexed(initiatives_of(portfolio_id), initiative.id, meta)
+            return [initiative, index], initiative
+
+        return self._write(attempt, meta=meta, once=once, commuting=True)
+
+    def _change_initiative(
+        self,
+        ident: UUID,
+        change: Callable[[Initiative], T],
+        *,
+        meta: Meta,
+        expected_version: int | None = None,
+        once: IdempotentRequest | None = None,
+        commuting: bool = False,
+        extra: Callable[[], Sequence[Aggregate | None]] | None = None,
+    ) -> Written[T]:
+        def attempt() -> tuple[Sequence[Aggregate | None], T]:
+            initiative = self._load_for_change(Initiative, ident, "initiative", expected_version)
+            result = change(initiative)
+            return [initiative, *(extra() if extra else [])], result
+
+        return self._write(
+            attempt, meta=meta, once=once, commuting=commuting, what=("initiative", ident)
+        )
+
+    def revise_initiative(
+        self,
+        initiative_id: UUID,
+        *,
+        changes: dict[str, Any],
+        reason: str,
+        meta: Meta,
+        expected_version: int | None = None,
+    ) -> Written[Initiative]:
+        """Revise an initiative's details."""
+
+        def change(i: Initiative) -> Initiative:
+            if "depends_on" in changes:
+                self._same_portfolio(i.portfolio_id, list(changes["depends_on"]), "depends_on")
+            i.revise_details(changes=changes, reason=reason, meta=meta)
+            return i
+
+        return self._change_initiative(
+            initiative_id, change, meta=meta, expected_version=expected_version
+        )
+
+    def revise_cost_forecast(
+        self,
+        initiative_id: UUID,
+        *,
+        periods: Mapping[str, object],
+        reason: str,
+        meta: Meta,
+        expected_version: int | None = None,
+    ) -> Written[Initiative]:
+        """Record a new cost forecast revision."""
+
+        def change(i: Initiative) -> Initiative:
+            i.revise_cost_forecast(periods_=dict(periods), reason=reason, meta=meta)
+            return i
+
+        return self._change_initiative(
+            initiative_id, change, meta=meta, expected_version=expected_version
+        )
+
+    def record_spend(
+        self,
+        initiative_id: UUID,
+        *,
+        month: str,
+        amount: object,
+        source: str,
+        external_id: str | None = None,
+        meta: Meta,
+        once: IdempotentRequest | None = None,
+    ) -> Written[dict[str, Any]]:
+        """Record actual spend; the same (source, external_id) is stored once."""
+        for attempt_number in range(COMMUTING_RETRIES):
+            with one_instant():
+                initiative = self._load(Initiative, initiative_id, "initiative")
+                key = f"{initiative_id}|{source}|{external_id}"
+                receipt = None
+                if external_id:
+                    spend_id = receipt_id("spend", initiative_id, source, external_id)
+                    existing = self._find_receipt(spend_id)
+                    if existing is not None:
+                        duplicate = dict(existing.data, created=False)
+                        if once is None:
+                            return Written(duplicate, self.head_position())
+                        return self._save_once([], duplicate, once, meta)
+                else:
+                    spend_id = uuid4()
+                initiative.record_spend(
+                    spend_id=spend_id,
+                    month=month,
+                    amount_=amount,
+                    source=source,
+                    external_id=external_id,
+                    meta=meta,
+                )
+                recorded = initiative.pending_events[-1]
+                spend = {
+                    "spend_id": spend_id,
+                    "initiative_id": initiative_id,
+                    "month": month,
+                    "amount": recorded.amount,  # type: ignore[attr-defined]
+                    "source": source,
+                    "external_id": external_id,
+                    "recorded_at": recorded.timestamp,
+                }
+                if external_id:
+                    receipt = Receipt.issue(
+                        receipt_id_=spend_id,
+                        kind="spend",
+                        key=key,
+                        subject_id=initiative_id,
+                        data=spend,
+                        meta=meta,
+                    )
+                try:
+                    return self._save_once(
+                        [initiative, receipt], dict(spend, created=True), once, meta
+                    )
+                except IntegrityError:
+                    backoff(attempt_number)
+        raise ConcurrencyError("initiative", initiative_id)
+
+    def assess_confidence(
+        self,
+        initiative_id: UUID,
+        *,
+        confidence: object,
+        reason: str,
+        meta: Meta,
+        expected_version: int | None = None,
+        once: IdempotentRequest | None = None,
+    ) -> Written[Initiative]:
+        """Record a new confidence (probability of delivering)."""
+
+        def change(i: Initiative) -> Initiative:
+            i.assess_confidence(confidence=confidence, reason=reason, meta=meta)
+            return i
+
+        return self._change_initiative(
+            initiative_id, change, meta=meta, expected_version=expected_version, once=once
+        )
+
+    def assign_leader(
+        self,
+        initiative_id: UUID,
+        *,
+        leader: str,
+        reason: str,
+        meta: Meta,
+        expected_version: int | None = None,
+        once: IdempotentRequest | None = None,
+    ) -> Written[Initiative]:
+        """Assign a new leader."""
+
+        def change(i: Initiative) -> Initiative:
+            i.assign_leader(leader=leader, reason=reason, meta=meta)
+            return i
+
+        return self._change_initiative(
+            initiative_id, change, meta=meta, expected_version=expected_version, once=once
+        )
+
+    def evidence(self, initiative: Initiative) -> dict[str, Any]:
+        """The initiative's value figures as they stand now, plus the log position."""
+        position = self.head_position()
+        portfolio = self._load(Portfolio, initiative.portfolio_id, "portfolio")
+        benefits = self.benefits_of(initiative.id)
+        figures = initiative_value(
+            initiative_facts(initiative),
+            [benefit_facts(b) for b in benefits],
+            terms_of(portfolio),
+            current_month(),
+        )
+        return {
+            "pv_benefits": figures.pv_benefits,
+            "pv_costs": figures.pv_costs,
+            "npv": figures.npv,
+            "bcr": figures.bcr,
+            "roi": figures.roi,
+            "risk_adjusted_npv": figures.risk_adjusted_npv,
+            "vfm_band": figures.vfm_band,
+            "realised_to_date": figures.realised_to_date,
+            "forecast_to_date": figures.forecast_to_date,
+            "realisation_pct": figures.realisation_pct,
+            "spend_to_date": figures.spend_to_date,
+            "confidence": initiative.confidence,
+            "status": initiative.status,
+            "cost_forecast_revision": initiative.cost_forecast_revision,
+            "benefit_forecast_revisions": {str(b.id): b.forecast_revision for b in benefits},
+            "as_of_month": current_month(),
+            "log_position": position,
+        }
+
+    def record_decision(
+        self,
+        initiative_id: UUID,
+        *,
+        decision: str,
+        rationale: str,
+        decided_by: str,
+        decided_on: date,
+        reason_code: str | None = None,
+        conditions: str | None = None,
+        delay_until: str | None = None,
+        next_review_on: date | None = None,
+        evidence_refs: Sequence[str] = (),
+        scenario_id: UUID | None = None,
+        meta: Meta,
+        expected_version: int | None = None,
+        once: IdempotentRequest | None = None,
+    ) -> Written[dict[str, Any]]:
+        """Record a board decision; the evidence is captured here, never taken from the caller."""
+
+        def attempt() -> tuple[Sequence[Aggregate], dict[str, Any]]:
+            initiative = self._load_for_change(
+                Initiative, initiative_id, "initiative", expected_version
+            )
+            initiative.check_decision(decision)
+            if scenario_id is not None:
+                self._load(Portfolio, initiative.portfolio_id, "portfolio").check_scenario(
+                    scenario_id
+                )
+            evidence = self.evidence(initiative)
+            initiative.record_decision(
+                decision=decision,
+                rationale=rationale,
+                reason_code=reason_code,
+                decided_by=decided_by,
+                decided_on=decided_on,
+                conditions=conditions,
+                delay_until=delay_until,
+                next_review_on=next_review_on,
+                evidence_refs=list(evidence_refs),
+                scenario_id=scenario_id,
+                evidence=evidence,
+                log_position=evidence["log_position"],
+                meta=meta,
+            )
+            return [initiative], decision_record(initiative.pending_events[-1])
+
+        return self._write(attempt, meta=meta, once=once, what=("initiative", initiative_id))
+
+    def record_lesson(
+        self,
+        initiative_id: UUID,
+        *,
+        text: str,
+        category: str,
+        meta: Meta,
+        once: IdempotentRequest | None = None,
+    ) -> Written[dict[str, Any]]:
+        """Record a lesson learned."""
+
+        def change(i: Initiative) -> dict[str, Any]:
+            lesson_id = i.record_lesson(lesson_text=text, category=category, meta=meta)
+            return next(dict(lesson) for lesson in i.lessons if lesson["lesson_id"] == lesson_id)
+
+        return self._change_initiative(initiative_id, change, meta=meta, once=once, commuting=True)
+
+    def set_contingency_plan(
+        self,
+        initiative_id: UUID,
+        *,
+        plan: str,
+        trigger: str,
+        meta: Meta,
+        expected_version: int | None = None,
+    ) -> Written[Initiative]:
+        """Set plan B."""
+
+        def change(i: Initiative) -> Initiative:
+            i.set_contingency_plan(plan=plan, trigger=trigger, meta=meta)
+            return i
+
+        return self._change_initiative(
+            initiative_id, change, meta=meta, expected_version=expected_version
+        )

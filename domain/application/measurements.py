@@ -1,0 +1,224 @@
+"""Measurement use cases: single and batch ingestion, exactly once, and corrections."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import Any, cast
+from uuid import UUID, uuid4
+
+from eventsourcing.persistence import IntegrityError
+
+from domain.application.core import (
+    COMMUTING_RETRIES,
+    ApplicationCore,
+    BatchOutcome,
+    IdempotentRequest,
+    MeasurementOutcome,
+    Written,
+    backoff,
+    check_observed,
+    measurement_record,
+)
+from domain.benefit import Benefit
+from domain.clock import one_instant
+from domain.errors import (
+    ConcurrencyError,
+    NotFoundError,
+    RuleViolationError,
+    ValidationError,
+)
+from domain.receipt import Receipt, receipt_id
+from domain.values import Meta
+
+
+class MeasurementUseCases(ApplicationCore):
+    """Measurement use cases: single and batch ingestion, exactly once, and corrections."""
+
+    # -- measurements ----------------------------------------------------------------------
+
+    def record_measurement(
+        self,
+        benefit_id: UUID,
+        *,
+        value: object,
+        observed_on: date,
+        source: str,
+        external_id: str | None = None,
+        meta: Meta,
+        once: IdempotentRequest | None = None,
+    ) -> Written[MeasurementOutcome]:
+        """Record one measurement; the same (benefit, source, external_id) is stored once."""
+        item = {
+            "benefit_id": benefit_id,
+            "value": value,
+            "observed_on": observed_on,
+            "source": source,
+            "external_id": external_id,
+        }
+        outcome = self._record_measurements([item], meta=meta, once=once, single=True)
+        return cast(Written[MeasurementOutcome], outcome)
+
+    def record_measurements(
+        self,
+        items: Sequence[Mapping[str, Any]],
+        *,
+        meta: Meta,
+        once: IdempotentRequest | None = None,
+    ) -> Written[BatchOutcome]:
+        """Record measurements all-or-nothing: every item is validated before anything is stored."""
+        outcome = self._record_measurements(items, meta=meta, once=once, single=False)
+        return cast(Written[BatchOutcome], outcome)
+
+    def _record_measurements(
+        self,
+        items: Sequence[Mapping[str, Any]],
+        *,
+        meta: Meta,
+        once: IdempotentRequest | None,
+        single: bool,
+    ) -> Written[Any]:
+        check_observed(items, single=single)
+        for attempt_number in range(COMMUTING_RETRIES):
+            with one_instant():
+                benefits: dict[UUID, Benefit] = {}
+                receipts: list[Receipt] = []
+                outcome = BatchOutcome()
+                errors: dict[str, list[str]] = {}
+                seen: dict[UUID, dict[str, Any]] = {}
+                one: MeasurementOutcome | None = None
+                for index, item in enumerate(items):
+                    prefix = "" if single else f"items.{index}."
+                    benefit_id = item["benefit_id"]
+                    try:
+                        benefit = benefits.get(benefit_id) or self._load(
+                            Benefit, benefit_id, "benefit"
+                        )
+                        benefits[benefit_id] = benefit
+                        measured = self._measure(
+                            benefit, item, seen, meta, lookup=attempt_number > 0
+                        )
+                    except NotFoundError as error:
+                        if single:
+                            raise
+                        errors.setdefault(f"{prefix}benefit_id", []).append(error.message)
+                        continue
+                    except ValidationError as error:
+                        for name, messages in error.errors.items():
+                            errors.setdefault(f"{prefix}{name}", []).extend(messages)
+                        continue
+                    except RuleViolationError as error:
+                        if single:
+                            raise
+                        errors.setdefault(f"{prefix}benefit_id", []).append(error.message)
+                        continue
+                    measurement, receipt = measured
+                    created = receipt is not None
+                    if receipt is not None:
+                        receipts.append(receipt)
+                    outcome.results.append(
+                        {
+                            "benefit_id": benefit_id,
+                            "measurement_id": measurement["measurement_id"],
+                            "outcome": "created" if created else "duplicate",
+                        }
+                    )
+                    one = MeasurementOutcome(measurement, created)
+                if errors:
+                    raise ValidationError(errors)
+                result: Any = one if single else outcome
+                changed = [b for b in benefits.values() if b.pending_events]
+                if not changed and once is None:
+                    return Written(result, self.head_position())
+                try:
+                    return self._save_once([*changed, *receipts], result, once, meta)
+                except IntegrityError:
+                    if (
+                        attempt_number > 0
+                    ):  # the first refusal is often a duplicate: look, then retry
+                        backoff(attempt_number)
+        raise ConcurrencyError("benefit", ", ".join(str(i["benefit_id"]) for i in items[:3]))
+
+    def _measure(
+        self,
+        benefit: Benefit,
+        item: Mapping[str, Any],
+        seen: dict[UUID, dict[str, Any]],
+        meta: Meta,
+        *,
+        lookup: bool,
+    ) -> tuple[dict[str, Any], Receipt | None]:
+        """Apply one measurement to a loaded benefit; a known key returns the stored one instead."""
+        source, external_id = item["source"], item.get("external_id")
+        if external_id:
+            measurement_id = receipt_id("measurement", benefit.id, source, external_id)
+            if measurement_id in seen:
+                return seen[measurement_id], None
+            # The first attempt relies on the store to refuse a duplicate receipt; only a retry
+            # (after such a refusal, or a version conflict) pays for the lookups.
+            existing = self._find_receipt(measurement_id) if lookup else None
+            if existing is not None:
+                return dict(existing.data), None
+        else:
+            measurement_id = uuid4()
+        benefit.record_measurement(
+            measurement_id=measurement_id,
+            value=item["value"],
+            observed_on=item["observed_on"],
+            source=source,
+            external_id=external_id,
+            meta=meta,
+        )
+        recorded = benefit.pending_events[-1]
+        measurement = measurement_record(recorded, benefit.id)
+        seen[measurement_id] = measurement
+        receipt = Receipt.issue(
+            receipt_id_=measurement_id,
+            kind="measurement",
+            key=f"{benefit.id}|{source}|{external_id or ''}",
+            subject_id=benefit.id,
+            data=measurement,
+            meta=meta,
+        )
+        return measurement, receipt
+
+    def get_measurement(self, benefit_id: UUID, measurement_id: UUID) -> dict[str, Any]:
+        """A measurement as first recorded."""
+        receipt = self._find_receipt(measurement_id)
+        if receipt is None or receipt.kind != "measurement" or receipt.subject_id != benefit_id:
+            raise NotFoundError("measurement", measurement_id)
+        return dict(receipt.data)
+
+    def correct_measurement(
+        self,
+        benefit_id: UUID,
+        measurement_id: UUID,
+        *,
+        value: object,
+        reason: str,
+        meta: Meta,
+        once: IdempotentRequest | None = None,
+    ) -> Written[dict[str, Any]]:
+        """Correct a measurement; the original event is never edited."""
+        original = self.get_measurement(benefit_id, measurement_id)
+
+        def change(b: Benefit) -> dict[str, Any]:
+            b.correct_measurement(
+                measurement_id=measurement_id,
+                original_value=original["value"],
+                observed_on=original["observed_on"],
+                value=value,
+                reason=reason,
+                meta=meta,
+            )
+            event = b.pending_events[-1]
+            return {
+                "measurement_id": measurement_id,
+                "benefit_id": benefit_id,
+                "value": event.value,  # type: ignore[attr-defined]
+                "previous_value": event.previous_value,  # type: ignore[attr-defined]
+                "reason": reason,
+                "recorded_at": event.timestamp,
+            }
+
+        return self._change_benefit(benefit_id, change, meta=meta, once=once, commuting=True)
