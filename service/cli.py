@@ -407,6 +407,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             "is it reachable, and has `valuetrail db init` been run?",
             1,
         )
+    except BrokenPipeError:
+        # The reader went away (`valuetrail audit verify … | head -1`): stop quietly.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 def _fail(message: str, code: int) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date
+from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -27,7 +28,7 @@ from domain.errors import (
 from domain.facts import benefit_facts, initiative_facts, terms_of
 from domain.index import initiatives_of
 from domain.initiative import Initiative
-from domain.months import current_month
+from domain.months import current_month, month_of
 from domain.portfolio import Portfolio
 from domain.receipt import Receipt, receipt_id
 from domain.valuation import initiative_value
@@ -251,34 +252,40 @@ class InitiativeUseCases(ApplicationCore):
             initiative_id, change, meta=meta, expected_version=expected_version, once=once
         )
 
-    def evidence(self, initiative: Initiative) -> dict[str, Any]:
-        """The initiative's value figures as they stand now, plus the log position."""
+    def evidence(self, initiative: Initiative, decided_on: date | None = None) -> dict[str, Any]:
+        """The initiative's value figures as recorded now, plus the log position.
+
+        "To date" figures run to the month of the decision (a board meeting recorded later is
+        judged on the months up to the meeting), never past the current month.
+        """
         position = self.head_position()
+        now = current_month()
+        to_date = now if decided_on is None else min(month_of(decided_on), now)
         portfolio = self._load(Portfolio, initiative.portfolio_id, "portfolio")
         benefits = self.benefits_of(initiative.id)
         figures = initiative_value(
             initiative_facts(initiative),
             [benefit_facts(b) for b in benefits],
             terms_of(portfolio),
-            current_month(),
+            to_date,
         )
         return {
-            "pv_benefits": figures.pv_benefits,
-            "pv_costs": figures.pv_costs,
-            "npv": figures.npv,
-            "bcr": figures.bcr,
-            "roi": figures.roi,
-            "risk_adjusted_npv": figures.risk_adjusted_npv,
+            "pv_benefits": _tidy(figures.pv_benefits),
+            "pv_costs": _tidy(figures.pv_costs),
+            "npv": _tidy(figures.npv),
+            "bcr": _tidy(figures.bcr),
+            "roi": _tidy(figures.roi),
+            "risk_adjusted_npv": _tidy(figures.risk_adjusted_npv),
             "vfm_band": figures.vfm_band,
-            "realised_to_date": figures.realised_to_date,
-            "forecast_to_date": figures.forecast_to_date,
-            "realisation_pct": figures.realisation_pct,
-            "spend_to_date": figures.spend_to_date,
+            "realised_to_date": _tidy(figures.realised_to_date),
+            "forecast_to_date": _tidy(figures.forecast_to_date),
+            "realisation_pct": _tidy(figures.realisation_pct),
+            "spend_to_date": _tidy(figures.spend_to_date),
             "confidence": initiative.confidence,
             "status": initiative.status,
             "cost_forecast_revision": initiative.cost_forecast_revision,
             "benefit_forecast_revisions": {str(b.id): b.forecast_revision for b in benefits},
-            "as_of_month": current_month(),
+            "as_of_month": to_date,
             "log_position": position,
         }
 
@@ -311,7 +318,7 @@ class InitiativeUseCases(ApplicationCore):
                 self._load(Portfolio, initiative.portfolio_id, "portfolio").check_scenario(
                     scenario_id
                 )
-            evidence = self.evidence(initiative)
+            evidence = self.evidence(initiative, decided_on)
             initiative.record_decision(
                 decision=decision,
                 rationale=rationale,
@@ -366,3 +373,8 @@ class InitiativeUseCases(ApplicationCore):
         return self._change_initiative(
             initiative_id, change, meta=meta, expected_version=expected_version
         )
+
+
+def _tidy(value: Decimal | None) -> Decimal | None:
+    """A zero computed from products carries an exponent (0E+33); store it as plain 0."""
+    return Decimal(0) if value is not None and value.is_zero() else value

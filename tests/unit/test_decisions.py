@@ -15,7 +15,6 @@ from domain.application import DECISION_RECORDED, ValuetrailApplication, topic_o
 from domain.errors import InvalidTransitionError, ValidationError
 from domain.facts import benefit_facts, initiative_facts, terms_of
 from domain.initiative import Initiative
-from domain.months import current_month
 from domain.valuation import PortfolioTerms, initiative_value, present_value, ratio
 from tests.unit.builders import (
     BOARD,
@@ -255,7 +254,7 @@ def test_evidence_is_captured_by_the_application_and_matches_the_value_rules() -
         initiative_facts(app.get_initiative(initiative_id)),
         [benefit_facts(app.get_benefit(benefit_id))],
         terms_of(app.get_portfolio(portfolio_id)),
-        current_month(),
+        "2025-01",  # the month of decided_on: evidence runs "to date" as of the meeting
     )
     position_before = app.head_position()
 
@@ -299,7 +298,9 @@ def test_evidence_is_captured_by_the_application_and_matches_the_value_rules() -
     assert abs(evidence["bcr"] - expected_pv_benefits / D(50)) < D("1e-20")
     assert ratio(evidence["bcr"]) == "3.99"
     assert evidence["realised_to_date"] == D(30)
-    assert evidence["forecast_to_date"] == D(200)
+    # "To date" ends with the decision's month (2025-01): February's forecast is not due yet.
+    assert evidence["forecast_to_date"] == D(100)
+    assert evidence["as_of_month"] == "2025-01"
     assert evidence["spend_to_date"] == D(20)
     assert evidence["confidence"] == D("0.8")
     assert evidence["cost_forecast_revision"] == 1
