@@ -17,11 +17,12 @@ import zlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
-from urllib.parse import unquote, urlparse
 from uuid import UUID
 
 import psycopg
 from psycopg_pool import ConnectionPool
+
+from domain.application import store_env
 
 if TYPE_CHECKING:
     from projections.audit_chain import EventRow
@@ -224,17 +225,17 @@ class _PgCursor:
 
 
 def pg_conninfo(url: str) -> str:
-    """A libpq connection string from a postgresql:// URL."""
-    parsed = urlparse(url)
+    """A libpq connection string from a postgresql:// URL (parsed once, by `store_env`)."""
+    env = store_env(url)
     parts = {
-        "host": parsed.hostname or "127.0.0.1",
-        "port": str(parsed.port or 5432),
-        "user": unquote(parsed.username or "postgres"),
-        "dbname": parsed.path.lstrip("/") or "valuetrail",
-        "connect_timeout": "5",
+        "host": env["POSTGRES_HOST"],
+        "port": env["POSTGRES_PORT"],
+        "user": env["POSTGRES_USER"],
+        "dbname": env["POSTGRES_DBNAME"],
+        "connect_timeout": env["POSTGRES_CONNECT_TIMEOUT"],
     }
-    if parsed.password:
-        parts["password"] = unquote(parsed.password)
+    if env["POSTGRES_PASSWORD"]:
+        parts["password"] = env["POSTGRES_PASSWORD"]
     return psycopg.conninfo.make_conninfo(**parts)
 
 
