@@ -3,6 +3,8 @@ transaction) and reads of aggregates now, at a version, or as recorded at an ins
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import random
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -16,6 +18,7 @@ from eventsourcing.application import AggregateNotFoundError, Application, Proce
 from eventsourcing.domain import Aggregate, DomainEventProtocol
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
 
+from domain.application import bulk
 from domain.benefit import Benefit
 from domain.clock import one_instant
 from domain.errors import (
@@ -199,6 +202,57 @@ class ApplicationCore(Application[UUID]):
         """A receipt, usually absent: one query, no snapshot lookup (receipts never change)."""
         receipt = replay(None, self.events.get(ident, limit=1))
         return receipt if isinstance(receipt, Receipt) else None
+
+    def _find_receipts(self, ids: Iterable[UUID]) -> dict[UUID, Receipt]:
+        """The receipts among these ids, in one query (a batch's dedupe keys at once)."""
+        folded: dict[UUID, Any] = {}
+        for stored in bulk.events_of(self.recorder, ids):
+            ident = cast(UUID, stored.originator_id)
+            event: Any = self.mapper.to_domain_event(stored)
+            folded[ident] = event.mutate(folded.get(ident))
+        return {i: r for i, r in folded.items() if isinstance(r, Receipt)}
+
+    def _find_many(self, cls: type[A], ids: Sequence[UUID]) -> dict[UUID, A]:
+        """Aggregates to change, by id (the absent left out): those in the cache are brought up
+        to date with one query for all of them; each comes back as the caller's own copy."""
+        cache = self.repository.cache
+        cached: dict[UUID, Any] = {}
+        if cache is not None:
+            for ident in ids:
+                with contextlib.suppress(KeyError):
+                    cached[ident] = cache.get(ident)
+        newer: dict[UUID, list[Any]] = {}
+        versions = {ident: aggregate.version for ident, aggregate in cached.items()}
+        for stored in bulk.events_after(self.recorder, versions):
+            event = self.mapper.to_domain_event(stored)
+            newer.setdefault(cast(UUID, stored.originator_id), []).append(event)
+        found: dict[UUID, A] = {}
+        for ident in ids:
+            aggregate: Any
+            if ident in cached:
+                # Never fold onto the cached object itself: other threads may be copying it.
+                aggregate = replay(copy.deepcopy(cached[ident]), newer.get(ident, ()))
+                if ident in newer:
+                    self._remember([copy.deepcopy(aggregate)])
+            else:
+                aggregate = self._find(cls, ident)
+            if isinstance(aggregate, cls):
+                found[ident] = aggregate
+        return found
+
+    def _remember(self, aggregates: Iterable[Aggregate]) -> None:
+        """Put up-to-date aggregates (no pending events, no other holder) in the cache, unless
+        it holds a newer version already, so the next read fetches fewer events."""
+        cache = self.repository.cache
+        if cache is None:
+            return
+        for aggregate in aggregates:
+            try:
+                current: Any = cache.get(aggregate.id)
+            except KeyError:
+                current = None
+            if current is None or current.version < aggregate.version:
+                cache.put(aggregate.id, aggregate)
 
     def _load_for_change(
         self, cls: type[A], ident: UUID, kind: str, expected_version: int | None

@@ -9,6 +9,7 @@ from uuid import UUID, uuid4
 
 from eventsourcing.persistence import IntegrityError
 
+from domain.application import bulk
 from domain.application.core import (
     COMMUTING_RETRIES,
     ApplicationCore,
@@ -79,86 +80,106 @@ class MeasurementUseCases(ApplicationCore):
         single: bool,
     ) -> Written[Any]:
         check_observed(items, single=single)
-        for attempt_number in range(COMMUTING_RETRIES):
-            with one_instant():
-                benefits: dict[UUID, Benefit] = {}
-                receipts: list[Receipt] = []
-                outcome = BatchOutcome()
-                errors: dict[str, list[str]] = {}
-                seen: dict[UUID, dict[str, Any]] = {}
-                one: MeasurementOutcome | None = None
-                for index, item in enumerate(items):
-                    prefix = "" if single else f"items.{index}."
-                    benefit_id = item["benefit_id"]
+        keys = [_dedupe_key(item) for item in items]
+        benefit_ids = list(dict.fromkeys(item["benefit_id"] for item in items))
+        # Batches over the same benefits take turns (a batch redone after a conflict costs far
+        # more than the wait); single measurements race, and retry cheaply on a conflict.
+        with bulk.turns(self.recorder, () if single else benefit_ids):
+            for attempt_number in range(COMMUTING_RETRIES):
+                with one_instant():
+                    if single:
+                        benefits = {benefit_ids[0]: self._load(Benefit, benefit_ids[0], "benefit")}
+                    else:
+                        benefits = self._find_many(Benefit, benefit_ids)
+                    # A single write relies on the store to refuse a duplicate receipt and
+                    # looks only after such a refusal; a batch looks its keys up in one query.
+                    lookup = attempt_number > 0 or not single
+                    known = self._find_receipts(k for k in keys if k) if lookup else {}
+                    planned = self._plan(items, keys, benefits, known, meta, single)
+                    result, receipts = planned
+                    changed = [b for b in benefits.values() if b.pending_events]
+                    if not changed and once is None:
+                        return Written(result, self.head_position())
                     try:
-                        benefit = benefits.get(benefit_id) or self._load(
-                            Benefit, benefit_id, "benefit"
-                        )
-                        benefits[benefit_id] = benefit
-                        measured = self._measure(
-                            benefit, item, seen, meta, lookup=attempt_number > 0
-                        )
-                    except NotFoundError as error:
-                        if single:
-                            raise
-                        errors.setdefault(f"{prefix}benefit_id", []).append(error.message)
+                        written = self._save_once([*changed, *receipts], result, once, meta)
+                    except IntegrityError:
+                        if attempt_number > 0:  # the first refusal is often a duplicate: retry
+                            backoff(attempt_number)
                         continue
-                    except ValidationError as error:
-                        for name, messages in error.errors.items():
-                            errors.setdefault(f"{prefix}{name}", []).extend(messages)
-                        continue
-                    except RuleViolationError as error:
-                        if single:
-                            raise
-                        errors.setdefault(f"{prefix}benefit_id", []).append(error.message)
-                        continue
-                    measurement, receipt = measured
-                    created = receipt is not None
-                    if receipt is not None:
-                        receipts.append(receipt)
-                    outcome.results.append(
-                        {
-                            "benefit_id": benefit_id,
-                            "measurement_id": measurement["measurement_id"],
-                            "outcome": "created" if created else "duplicate",
-                        }
-                    )
-                    one = MeasurementOutcome(measurement, created)
-                if errors:
-                    raise ValidationError(errors)
-                result: Any = one if single else outcome
-                changed = [b for b in benefits.values() if b.pending_events]
-                if not changed and once is None:
-                    return Written(result, self.head_position())
-                try:
-                    return self._save_once([*changed, *receipts], result, once, meta)
-                except IntegrityError:
-                    if (
-                        attempt_number > 0
-                    ):  # the first refusal is often a duplicate: look, then retry
-                        backoff(attempt_number)
+                    self._remember(changed)
+                    return written
         raise ConcurrencyError("benefit", ", ".join(str(i["benefit_id"]) for i in items[:3]))
+
+    def _plan(
+        self,
+        items: Sequence[Mapping[str, Any]],
+        keys: Sequence[UUID | None],
+        benefits: Mapping[UUID, Benefit],
+        known: Mapping[UUID, Receipt],
+        meta: Meta,
+        single: bool,
+    ) -> tuple[Any, list[Receipt]]:
+        """Apply every item to its loaded benefit: the result and the receipts to save, or a
+        ValidationError naming every bad item."""
+        receipts: list[Receipt] = []
+        outcome = BatchOutcome()
+        errors: dict[str, list[str]] = {}
+        seen: dict[UUID, dict[str, Any]] = {}
+        one: MeasurementOutcome | None = None
+        for index, item in enumerate(items):
+            prefix = "" if single else f"items.{index}."
+            benefit_id = item["benefit_id"]
+            try:
+                benefit = benefits.get(benefit_id)
+                if benefit is None:
+                    raise NotFoundError("benefit", benefit_id)
+                measurement, receipt = self._measure(benefit, item, keys[index], seen, known, meta)
+            except NotFoundError as error:
+                if single:
+                    raise
+                errors.setdefault(f"{prefix}benefit_id", []).append(error.message)
+                continue
+            except ValidationError as error:
+                for name, messages in error.errors.items():
+                    errors.setdefault(f"{prefix}{name}", []).extend(messages)
+                continue
+            except RuleViolationError as error:
+                if single:
+                    raise
+                errors.setdefault(f"{prefix}benefit_id", []).append(error.message)
+                continue
+            if receipt is not None:
+                receipts.append(receipt)
+            outcome.results.append(
+                {
+                    "benefit_id": benefit_id,
+                    "measurement_id": measurement["measurement_id"],
+                    "outcome": "created" if receipt is not None else "duplicate",
+                }
+            )
+            one = MeasurementOutcome(measurement, receipt is not None)
+        if errors:
+            raise ValidationError(errors)
+        return (one if single else outcome), receipts
 
     def _measure(
         self,
         benefit: Benefit,
         item: Mapping[str, Any],
+        key: UUID | None,
         seen: dict[UUID, dict[str, Any]],
+        known: Mapping[UUID, Receipt],
         meta: Meta,
-        *,
-        lookup: bool,
     ) -> tuple[dict[str, Any], Receipt | None]:
         """Apply one measurement to a loaded benefit; a known key returns the stored one instead."""
         source, external_id = item["source"], item.get("external_id")
-        if external_id:
-            measurement_id = receipt_id("measurement", benefit.id, source, external_id)
-            if measurement_id in seen:
-                return seen[measurement_id], None
-            # The first attempt relies on the store to refuse a duplicate receipt; only a retry
-            # (after such a refusal, or a version conflict) pays for the lookups.
-            existing = self._find_receipt(measurement_id) if lookup else None
+        if key is not None:
+            if key in seen:
+                return seen[key], None
+            existing = known.get(key)
             if existing is not None:
                 return dict(existing.data), None
+            measurement_id = key
         else:
             measurement_id = uuid4()
         benefit.record_measurement(
@@ -222,3 +243,11 @@ class MeasurementUseCases(ApplicationCore):
             }
 
         return self._change_benefit(benefit_id, change, meta=meta, once=once, commuting=True)
+
+
+def _dedupe_key(item: Mapping[str, Any]) -> UUID | None:
+    """The receipt id of an item's (benefit, source, external_id), if it has an external id."""
+    external_id = item.get("external_id")
+    if not external_id:
+        return None
+    return receipt_id("measurement", item["benefit_id"], item["source"], external_id)

@@ -287,3 +287,50 @@ def test_racing_retries_of_one_idempotency_key_store_one_measurement(
     assert app.replay(once) == Replay(status, body)
     assert topics(app, s.benefit_id).count(MEASUREMENT) == 1
     assert app.get_benefit(s.benefit_id).measurement_count == 1
+
+
+def test_racing_batches_over_the_same_benefits_store_each_measurement_once(
+    store: tuple[ValuetrailApplication, Setup, str],
+) -> None:
+    app, s, url = store
+    second = app.identify_benefit(
+        initiative_id=s.initiative_id,
+        title="Fewer complaints",
+        category="non_cashable",
+        owner="Head of service",
+        measure={"name": "complaints", "unit": "count", "kind": "flow", "direction": "decrease"},
+        baseline={"value": "0", "as_of": date(2024, 1, 1)},
+        meta=meta(0),
+    ).value.id
+    per_batch = 60
+
+    def post(worker: ValuetrailApplication, n: int) -> Written[Any]:
+        # Half of each batch is shared with the next worker's: those keys race between batches.
+        keys = [f"w{n}-{k}" for k in range(per_batch // 2)]
+        keys += [f"shared-{(n + 1) % WORKERS}-{k}" for k in range(per_batch // 4)]
+        keys += [f"shared-{n}-{k}" for k in range(per_batch // 4)]
+        items = [
+            {
+                "benefit_id": s.benefit_id if int(key.rsplit("-", 1)[1]) % 2 else second,
+                "value": "1",
+                "observed_on": date(2024, 1 + k % 12, 1),
+                "source": "feed",
+                "external_id": key,
+            }
+            for k, key in enumerate(keys)
+        ]
+        return worker.record_measurements(items, meta=meta(n))
+
+    outcomes = race(url, post)
+
+    assert [o.error for o in outcomes] == [None] * WORKERS
+    created = sum(o.result.value.created for o in outcomes if o.result is not None)
+    recorded: list[Any] = [
+        e for b in (s.benefit_id, second) for e in app.history(b) if topic_of(e) == MEASUREMENT
+    ]
+    unique = WORKERS * (per_batch // 2) + WORKERS * (per_batch // 4)
+    assert created == len(recorded) == unique
+    assert len({e.measurement_id for e in recorded}) == unique
+    with opened(url) as fresh:
+        for benefit_id in (s.benefit_id, second):
+            assert fresh.get_benefit(benefit_id) == fold_benefit(fresh, benefit_id)

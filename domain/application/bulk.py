@@ -1,0 +1,143 @@
+"""Store access for many aggregates at once: one query instead of one per aggregate, and a lock
+that lets writers of the same aggregates take turns instead of redoing each other's work.
+
+PostgreSQL and SQLite get one statement each; any other recorder (the in-memory one of the unit
+tests) falls back to the recorder's own per-aggregate reads, which give the same answers.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import AggregateRecorder, StoredEvent
+
+#: The class half of the two-key advisory locks taken here (the projector's locks use one
+#: bigint key, a separate key space in PostgreSQL, so the two can never collide).
+WRITE_LOCK_CLASS = zlib.crc32(b"valuetrail:aggregate-writes") & 0x7FFFFFFF
+#: How long a writer waits for its turn before going ahead optimistically (store retries).
+LOCK_WAIT_SECONDS = 15
+
+
+def _kind(recorder: AggregateRecorder) -> str:
+    module = type(recorder).__module__
+    if module.startswith("eventsourcing.postgres"):
+        return "postgres"
+    if module.startswith("eventsourcing.sqlite"):
+        return "sqlite"
+    return "other"
+
+
+def _pg_table(recorder: Any) -> str:
+    schema = str(recorder.datastore.schema).replace('"', '""')
+    table = str(recorder.events_table_name).replace('"', '""')
+    return f'"{schema}"."{table}"'
+
+
+def _pg_stored(row: Mapping[str, Any]) -> StoredEvent:
+    return StoredEvent(
+        originator_id=row["originator_id"],
+        originator_version=row["originator_version"],
+        topic=row["topic"],
+        state=bytes(row["state"]),
+    )
+
+
+def events_of(recorder: AggregateRecorder, ids: Iterable[UUID]) -> list[StoredEvent]:
+    """Every stored event of these aggregates, in one query (for receipts: one event each)."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return []
+    kind = _kind(recorder)
+    if kind == "postgres":
+        db: Any = recorder
+        statement = (
+            "SELECT originator_id, originator_version, topic, state FROM "
+            f"{_pg_table(db)} WHERE originator_id = ANY(%s) "
+            "ORDER BY originator_id, originator_version"
+        )
+        with db.datastore.get_connection() as conn, conn.cursor() as cursor:
+            cursor.execute(statement, (wanted,), prepare=True)
+            return [_pg_stored(row) for row in cursor.fetchall()]
+    if kind == "sqlite":
+        db = recorder
+        marks = ",".join("?" * len(wanted))
+        statement = (
+            f"SELECT originator_id, originator_version, topic, state FROM {db.events_table_name} "
+            f"WHERE originator_id IN ({marks}) ORDER BY originator_id, originator_version"
+        )
+        with db.datastore.transaction(commit=False) as cursor:
+            cursor.execute(statement, [i.hex for i in wanted])
+            return [
+                StoredEvent(
+                    originator_id=db.convert_originator_id(row["originator_id"]),
+                    originator_version=row["originator_version"],
+                    topic=row["topic"],
+                    state=row["state"],
+                )
+                for row in cursor.fetchall()
+            ]
+    found: list[StoredEvent] = []
+    for ident in wanted:
+        found.extend(recorder.select_events(ident))
+    return found
+
+
+def events_after(recorder: AggregateRecorder, versions: Mapping[UUID, int]) -> list[StoredEvent]:
+    """The events of each aggregate after the version given for it, in one query."""
+    if not versions:
+        return []
+    if _kind(recorder) == "postgres":
+        db: Any = recorder
+        ids = list(versions)
+        statement = (
+            "SELECT e.originator_id, e.originator_version, e.topic, e.state "
+            "FROM unnest(%s::uuid[], %s::bigint[]) AS w(id, after) "
+            f"JOIN {_pg_table(db)} AS e "
+            "ON e.originator_id = w.id AND e.originator_version > w.after "
+            "ORDER BY e.originator_id, e.originator_version"
+        )
+        with db.datastore.get_connection() as conn, conn.cursor() as cursor:
+            cursor.execute(statement, (ids, [versions[i] for i in ids]), prepare=True)
+            return [_pg_stored(row) for row in cursor.fetchall()]
+    found: list[StoredEvent] = []
+    for ident, version in versions.items():
+        found.extend(recorder.select_events(ident, gt=version))
+    return found
+
+
+@contextmanager
+def turns(recorder: AggregateRecorder, ids: Iterable[UUID]) -> Iterator[bool]:
+    """Hold PostgreSQL advisory locks on these aggregates (in a fixed order, so two writers
+    never deadlock) until the block ends: writers of the same aggregates take turns, which
+    beats letting them race and redo a large write after each conflict. Yields whether the
+    locks are held; elsewhere, or if the wait is too long, the block runs unlocked and the
+    store's version check still keeps writes correct."""
+    if _kind(recorder) != "postgres":
+        yield False
+        return
+    db: Any = recorder
+    keys = sorted({zlib.crc32(i.bytes) - 2**31 for i in ids})
+    with db.datastore.get_connection() as conn:
+        try:
+            with conn.transaction(), conn.cursor() as cursor:
+                # A session lock taken in a transaction outlives it; the timeout ends with it.
+                cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_WAIT_SECONDS}s'")
+                cursor.execute(
+                    "SELECT count(pg_advisory_lock(%s, k)) FROM unnest(%s::int[]) AS k",
+                    (WRITE_LOCK_CLASS, keys),
+                )
+        except Exception:  # the driver's own error type: not our turn in time, or no lock
+            # Locks taken before the timeout outlive the rolled-back transaction: drop them.
+            with conn.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock_all()")
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            with conn.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock_all()")
