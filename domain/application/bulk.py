@@ -8,12 +8,18 @@ tests) falls back to the recorder's own per-aggregate reads, which give the same
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import AggregateRecorder, StoredEvent
+from eventsourcing.persistence import (
+    AggregateRecorder,
+    InterfaceError,
+    OperationalError,
+    StoredEvent,
+)
+from eventsourcing.utils import retry
 
 #: The class half of the two-key advisory locks taken here (the projector's locks use one
 #: bigint key, a separate key space in PostgreSQL, so the two can never collide).
@@ -141,3 +147,32 @@ def turns(recorder: AggregateRecorder, ids: Iterable[UUID]) -> Iterator[bool]:
         finally:
             with conn.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_unlock_all()")
+
+
+@retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)  # as the recorder does
+def insert_events(recorder: AggregateRecorder, stored: Sequence[StoredEvent]) -> list[int] | None:
+    """Insert many events as the recorder would (same table lock, notification and ids), with
+    the columns sent as four binary arrays: for a large batch a third of the time the
+    recorder's text-encoded array of composite values takes. None where not supported."""
+    if _kind(recorder) != "postgres":
+        return None
+    db: Any = recorder
+    table = _pg_table(db)
+    channel = str(db.channel_name).replace('"', '""')
+    statement = (
+        f"INSERT INTO {table} (originator_id, originator_version, topic, state) "
+        "SELECT * FROM unnest(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[]) "
+        "RETURNING notification_id"
+    )
+    columns = (
+        [e.originator_id for e in stored],
+        [e.originator_version for e in stored],
+        [e.topic for e in stored],
+        [e.state for e in stored],
+    )
+    with db.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as cursor:
+        cursor.execute(f"SET LOCAL lock_timeout = '{int(db.datastore.lock_timeout)}s'")
+        cursor.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
+        cursor.execute(f'NOTIFY "{channel}"')
+        cursor.execute(statement, columns)
+        return [int(row["notification_id"]) for row in cursor.fetchall()]

@@ -27,7 +27,12 @@ def test_batches_from_two_workers_leave_each_benefit_as_its_full_fold(db_url: st
             for n, worker in enumerate((one, two)):
                 start = 50 * (2 * round_ + n)
                 items = measurement_items(s.benefit_id, 50, start=start)
-                assert worker.record_measurements(items, meta=FINANCE).value.created == 50
+                written = worker.record_measurements(items, meta=FINANCE)
+                assert written.value.created == 50
+                assert written.log_position == worker.head_position()
+                saved = list(worker.iter_log(after=written.log_position - 100, limit=200))
+                assert [n.id for n in saved] == list(range(saved[0].id, written.log_position + 1))
+                assert {n.topic for n in saved} == {MEASUREMENT, "valuetrail.receipt.Issued.v1"}
         for worker in (one, two):
             found = worker._find_many(Benefit, [s.benefit_id, uuid4()])
             assert list(found) == [s.benefit_id]
