@@ -655,8 +655,9 @@ def report(r: Result, sizes: Sizes, pg_version: str, loads: tuple[str, str]) -> 
 # -- profiling -------------------------------------------------------------------------------
 
 
-def profile(single: int, batches: int) -> None:
-    """cProfile the same request mix in-process (Flask test client on PostgreSQL)."""
+def profile(single: int, batches: int, dump: Path | None = None) -> None:
+    """cProfile the same request mix in-process (Flask test client on PostgreSQL); with `dump`,
+    also save each part's stats there (`single.prof`, `batch.prof`) for pstats or snakeviz."""
     from service.app import create_app
 
     with postgres_database() as url:
@@ -725,6 +726,9 @@ def profile(single: int, batches: int) -> None:
                     f"({elapsed / len(bodies) * 1000:.1f} ms per request, profiler on)\n"
                 )
                 stats = pstats.Stats(profiler, stream=sys.stdout)
+                if dump is not None:
+                    dump.mkdir(parents=True, exist_ok=True)
+                    stats.dump_stats(dump / f"{name}.prof")
                 stats.sort_stats("cumulative").print_stats(40)
                 stats.sort_stats("tottime").print_stats(25)
         finally:
@@ -742,6 +746,12 @@ def main(argv: list[str] | None = None) -> int:
         "--profile", action="store_true", help="cProfile the request mix in-process instead"
     )
     parser.add_argument(
+        "--profile-dump",
+        type=Path,
+        metavar="DIR",
+        help="with --profile: also save the stats as DIR/single.prof and DIR/batch.prof",
+    )
+    parser.add_argument(
         "--connections",
         type=int,
         default=CONNECTIONS,
@@ -752,7 +762,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.write and (args.quick or args.connections != CONNECTIONS):
         parser.error(f"--write needs a full run (no --quick, {CONNECTIONS} connections)")
     if args.profile:
-        profile(100 if args.quick else 500, 2 if args.quick else 5)
+        profile(100 if args.quick else 500, 2 if args.quick else 5, args.profile_dump)
         return 0
 
     sizes = QUICK if args.quick else FULL

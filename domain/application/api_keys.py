@@ -75,8 +75,9 @@ class ApiKeyUseCases(ApplicationCore):
             if receipt is None:
                 return None
             key_id = self._token_keys.setdefault(digest, receipt.subject_id)
-        # The key itself is read every time, so a revocation anywhere takes effect at once.
-        key = self._find(ApiKey, key_id)
+        # The key itself is read every time, so a revocation anywhere takes effect at once. It
+        # is only read, never changed, so the cached copy is handed out without copying it.
+        key = self._find(ApiKey, key_id, for_change=False)
         return None if key is None or key.revoked else key
 
     def list_api_keys(self) -> list[ApiKey]:

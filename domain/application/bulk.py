@@ -122,11 +122,11 @@ def turns(recorder: AggregateRecorder, ids: Iterable[UUID]) -> Iterator[bool]:
     beats letting them race and redo a large write after each conflict. Yields whether the
     locks are held; elsewhere, or if the wait is too long, the block runs unlocked and the
     store's version check still keeps writes correct."""
-    if _kind(recorder) != "postgres":
+    keys = sorted({zlib.crc32(i.bytes) - 2**31 for i in ids})
+    if not keys or _kind(recorder) != "postgres":
         yield False
         return
     db: Any = recorder
-    keys = sorted({zlib.crc32(i.bytes) - 2**31 for i in ids})
     with db.datastore.get_connection() as conn:
         try:
             with conn.transaction(), conn.cursor() as cursor:

@@ -199,9 +199,12 @@ class ApplicationCore(Application[UUID]):
             raise NotFoundError(kind, ident)
         return aggregate
 
-    def _find(self, cls: type[A], ident: UUID) -> A | None:
+    def _find(self, cls: type[A], ident: UUID, *, for_change: bool = True) -> A | None:
+        """The aggregate, or None; `for_change=False` is a look at the cached one, not a copy."""
         try:
-            aggregate: Any = self.repository.get(ident, projector_func=replay)
+            aggregate: Any = self.repository.get(
+                ident, projector_func=replay, deepcopy_from_cache=for_change
+            )
         except AggregateNotFoundError:
             return None
         return aggregate if isinstance(aggregate, cls) else None

@@ -86,3 +86,8 @@ def test_turns_elsewhere_run_unlocked(tmp_path: Path) -> None:
         assert isinstance(app, ValuetrailApplication)
         with turns(app.recorder, [uuid4()]) as held:
             assert held is False
+
+
+def test_turns_on_nothing_take_no_lock(db_url: str) -> None:
+    with opened(db_url, create_tables=True) as app, turns(app.recorder, []) as held:
+        assert held is False
