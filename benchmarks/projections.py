@@ -73,9 +73,9 @@ from benchmarks._common import (
 )
 from domain.application import ValuetrailApplication, store_env
 from domain.values import Meta
-from projections.audit_chain import events_table, load_or_create_signing_key, verify_store
+from projections.audit_chain import load_or_create_signing_key, verify_store
 from projections.catalog import audit_views, build_projectors
-from projections.db import ViewDatabase
+from projections.db import ViewDatabase, events_table
 from projections.process import open_store
 from projections.runner import Projector
 from projections.value import portfolio_value

@@ -55,7 +55,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from eventsourcing.persistence import Notification
 
 from domain.application import ValuetrailApplication
-from projections.db import Cursor, ViewDatabase
+from projections.db import Cursor, ViewDatabase, events_table, insert_rows
 from projections.view import TRACKING_DDL, Envelope, View, instant_text, tracked_position
 
 T = TypeVar("T")
@@ -251,9 +251,8 @@ def verify_checkpoint(public_key: Ed25519PublicKey, checkpoint: Checkpoint) -> b
 
 # -- the sealer view -------------------------------------------------------------------------
 
-_INSERT_LINK = (
-    "INSERT INTO vt_chain (position, originator_id, version, topic, state_sha256, leaf,"
-    " chain_hash, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+_LINK_COLUMNS = (
+    "position, originator_id, version, topic, state_sha256, leaf, chain_hash, recorded_at"
 )
 _INSERT_CHECKPOINT = (
     "INSERT INTO vt_checkpoint (position, chain_hash, signed_at, signature) VALUES (?, ?, ?, ?)"
@@ -298,17 +297,26 @@ class SealerView(View):
             rows.append(self._link(chain, envelope))
             if self._crosses(previous, chain.position):
                 periodic.append((chain.position, chain.head))
-        cursor.executemany(_INSERT_LINK, rows)
+        insert_rows(cursor, "vt_chain", _LINK_COLUMNS, rows)
         self._sign(cursor, periodic, chain)
 
     def _link(self, chain: ChainBuilder, envelope: Envelope) -> tuple[Any, ...]:
         """Extend the chain by one event; the vt_chain row that records it."""
         stored = envelope.notification
-        digest, leaf, link = chain.hashes(event_row(stored))
+        originator = uuid_of(stored.originator_id)
+        digest, leaf, link = chain.hashes(
+            (
+                envelope.position,
+                originator.bytes,
+                stored.originator_version,
+                stored.topic,
+                stored.state,
+            )
+        )
         chain.accept(envelope.position, link)
         return (
             envelope.position,
-            str(uuid_of(stored.originator_id)),
+            str(originator),
             stored.originator_version,
             stored.topic,
             digest.hex(),
@@ -541,14 +549,6 @@ def sealed_state(db: ViewDatabase) -> tuple[int, Checkpoint | None]:
     with db.read() as cursor:
         position = tracked_position(cursor, VIEW_NAME)
         return position, latest_checkpoint(cursor, up_to=position)
-
-
-def events_table(app: ValuetrailApplication) -> tuple[str, str | None]:
-    """The recorder's events table and (on PostgreSQL) its schema, as `event_rows` takes them."""
-    recorder = app.recorder
-    table = str(getattr(recorder, "events_table_name"))  # noqa: B009 - not on the base type
-    schema = getattr(getattr(recorder, "datastore", None), "schema", None)
-    return table, None if schema is None else str(schema)
 
 
 def stream_event_rows(

@@ -20,11 +20,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID
 
 import psycopg
+from psycopg.sql import SQL, Identifier
 from psycopg_pool import ConnectionPool
 
 from domain.application import store_env
 
 if TYPE_CHECKING:
+    from domain.application import ValuetrailApplication
     from projections.audit_chain import EventRow
 
 
@@ -74,22 +76,15 @@ class ViewDatabase(ABC):
         projector's woken database) read the same way.
         """
         sqlite = self.url.startswith("sqlite:")
-        if sqlite:
-            # eventsourcing's SQLite recorder numbers events by rowid and stores a UUID
-            # originator id as 32 hex digits (a text id as given).
-            query = (
-                "SELECT rowid, originator_id, originator_version, topic, state"
-                f" FROM {_quoted(table)} WHERE rowid > ? ORDER BY rowid LIMIT ?"
-            )
-        else:
-            # eventsourcing's PostgreSQL recorder keeps the position in `notification_id`
-            # (uniquely indexed) and the id as `uuid` (or `text`, hence the cast); uuid_send
-            # gives its 16 bytes in RFC 4122 order, and psycopg reads bytea as bytes.
-            query = (
-                "SELECT notification_id, uuid_send(originator_id::uuid), originator_version,"
-                f" topic, state FROM {_quoted(schema or 'public')}.{_quoted(table)}"
-                " WHERE notification_id > ? ORDER BY notification_id LIMIT ?"
-            )
+        # eventsourcing's SQLite recorder stores a UUID originator id as 32 hex digits (a text
+        # id as given); on PostgreSQL it is a `uuid` (or `text`, hence the cast), and uuid_send
+        # gives its 16 bytes in RFC 4122 order (psycopg reads bytea as bytes).
+        originator = "originator_id" if sqlite else "uuid_send(originator_id::uuid)"
+        at, source = self._log(table, schema)
+        query = (
+            f"SELECT {at}, {originator}, originator_version, topic, state FROM {source}"
+            f" WHERE {at} > ? ORDER BY {at} LIMIT ?"
+        )
         with self.read() as cursor:
             if isinstance(cursor, _PgCursor):
                 cursor.execute_binary(query, (after, limit))  # bytea as is: 2-3x the rate
@@ -103,6 +98,19 @@ class ViewDatabase(ABC):
             for position, originator, version, topic, state in rows
         ]
 
+    def count_events_sql(self, table: str, *, schema: str | None = None) -> str:
+        """SQL counting the stored events after one log position up to another (`?`, `?`)."""
+        at, source = self._log(table, schema)
+        return f"SELECT COUNT(*) FROM {source} WHERE {at} > ? AND {at} <= ?"
+
+    def _log(self, table: str, schema: str | None) -> tuple[str, str]:
+        """The log's position column and its table, as SQL."""
+        if self.url.startswith("sqlite:"):
+            # eventsourcing's SQLite recorder numbers events by rowid.
+            return "rowid", _quoted(table)
+        # Its PostgreSQL recorder keeps the position in `notification_id` (uniquely indexed).
+        return "notification_id", f"{_quoted(schema or 'public')}.{_quoted(table)}"
+
     @staticmethod
     def from_url(url: str) -> ViewDatabase:
         """The adapter for a `VALUETRAIL_DB` URL."""
@@ -111,6 +119,14 @@ class ViewDatabase(ABC):
         if url.startswith(("postgresql://", "postgres://")):
             return PostgresViewDatabase(url)
         raise ValueError(f"unsupported database URL: {url.split(':', 1)[0]}")
+
+
+def events_table(app: ValuetrailApplication) -> tuple[str, str | None]:
+    """The recorder's events table and (on PostgreSQL) its schema, as `event_rows` takes them."""
+    recorder = app.recorder
+    table = str(getattr(recorder, "events_table_name"))  # noqa: B009 - not on the base type
+    schema = getattr(getattr(recorder, "datastore", None), "schema", None)
+    return table, None if schema is None else str(schema)
 
 
 def _quoted(identifier: str) -> str:
@@ -197,6 +213,38 @@ class SQLiteViewDatabase(ViewDatabase):
             self._local.conn = None
 
 
+def empty_tables(cursor: Cursor, tables: Sequence[str]) -> None:
+    """Delete every row of these tables (in the caller's transaction).
+
+    On PostgreSQL with TRUNCATE: a DELETE would leave every row behind as a dead tuple, and
+    until a vacuum the table and its indexes stay that large, slowing the rebuild that follows.
+    """
+    if not tables:
+        return
+    if isinstance(cursor, _PgCursor):
+        cursor.execute(f"TRUNCATE {', '.join(tables)}")
+    else:
+        for table in tables:
+            cursor.execute(f"DELETE FROM {table}")
+
+
+def insert_rows(cursor: Cursor, table: str, columns: str, rows: Sequence[Sequence[Any]]) -> None:
+    """Insert rows (values for `columns`, "a, b, c") into a view table, all in one go.
+
+    One COPY on PostgreSQL, `executemany` on SQLite.
+    COPY sends every row in one stream (about ten times the rate of a pipelined INSERT per
+    row); SQLite's `executemany` is already a loop in C over one prepared statement.
+    """
+    if not rows:
+        return
+    names = [name.strip() for name in columns.split(",")]
+    if isinstance(cursor, _PgCursor):
+        cursor.copy_rows(table, names, rows)
+    else:
+        marks = ", ".join("?" * len(names))
+        cursor.executemany(f"INSERT INTO {table} ({', '.join(names)}) VALUES ({marks})", rows)
+
+
 class _PgCursor:
     """A psycopg cursor that takes `?` placeholders."""
 
@@ -212,6 +260,15 @@ class _PgCursor:
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> Any:
         return self._cursor.executemany(self._sql(sql), rows)
+
+    def copy_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """COPY rows into a table (text format: every value as `str` would write it)."""
+        statement = SQL("COPY {} ({}) FROM STDIN").format(
+            Identifier(table), SQL(", ").join(map(Identifier, columns))
+        )
+        with self._cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
 
     def execute_binary(self, sql: str, params: Sequence[Any] = ()) -> Any:
         """`execute`, with results in binary format (no text encoding of bytea and numbers)."""

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from domain.application import decision_record
 from projections.codec import dumps
-from projections.db import Cursor
+from projections.db import Cursor, insert_rows
 from projections.view import Envelope, View
 
 PROPOSED = "valuetrail.initiative.Proposed.v1"
@@ -17,6 +17,7 @@ class DecisionsView(View):
     """One row per decision, in log order."""
 
     name = "decision_trail"
+    topics = frozenset({PROPOSED, DECIDED})
     tables = ("vt_decision", "vt_decision_initiative")
     ddl = (
         "CREATE TABLE IF NOT EXISTS vt_decision_initiative ("
@@ -48,23 +49,18 @@ class DecisionsView(View):
         return portfolio
 
     def apply(self, cursor: Cursor, batch: Sequence[Envelope]) -> None:
+        initiatives = []
+        decisions = []
         for envelope in batch:
             event = envelope.event
             initiative_id = str(event.originator_id)
             if envelope.topic == PROPOSED:
                 self._portfolios[initiative_id] = str(event.portfolio_id)
-                cursor.execute(
-                    "INSERT INTO vt_decision_initiative (initiative_id, portfolio_id)"
-                    " VALUES (?, ?)",
-                    (initiative_id, str(event.portfolio_id)),
-                )
+                initiatives.append((initiative_id, str(event.portfolio_id)))
             elif envelope.topic == DECIDED:
                 record = decision_record(event)
                 record["position"] = envelope.position
-                cursor.execute(
-                    "INSERT INTO vt_decision (decision_id, initiative_id, portfolio_id, decision,"
-                    " from_status, to_status, decided_on, recorded_at, position, actor, record)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                decisions.append(
                     (
                         str(event.decision_id),
                         initiative_id,
@@ -77,5 +73,13 @@ class DecisionsView(View):
                         envelope.position,
                         event.actor,
                         dumps(record),
-                    ),
+                    )
                 )
+        insert_rows(cursor, "vt_decision_initiative", "initiative_id, portfolio_id", initiatives)
+        insert_rows(
+            cursor,
+            "vt_decision",
+            "decision_id, initiative_id, portfolio_id, decision, from_status, to_status,"
+            " decided_on, recorded_at, position, actor, record",
+            decisions,
+        )

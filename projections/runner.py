@@ -6,11 +6,12 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from eventsourcing.persistence import PersistenceError
 
 from domain.application import ValuetrailApplication
-from projections.db import ViewDatabase
+from projections.db import Cursor, ViewDatabase, events_table
 from projections.view import (
     TRACKING_DDL,
     Envelope,
@@ -31,6 +32,50 @@ def observe_batches(observer: BatchObserver) -> Callable[[], None]:
     """Call `observer` after every batch any projector in this process commits; returns undo."""
     _observers.append(observer)
     return lambda: _observers.remove(observer)
+
+
+@dataclass(frozen=True)
+class Page:
+    """What one read of the log found: the envelopes to apply, and how far it got."""
+
+    envelopes: list[Envelope]
+    reached: int  # the position a view is at once it has applied them
+    events: int  # events of the log up to `reached` (those skipped included)
+
+
+def read_page(
+    app: ValuetrailApplication,
+    db: ViewDatabase,
+    cursor: Cursor,
+    start: int,
+    size: int,
+    topics: frozenset[str] | None,
+) -> Page | None:
+    """Up to `size` events after position `start`, of these topics only (all when None).
+
+    None when the log has nothing after `start`. Reading some topics, the page ends at the
+    log's head as it was before the read (every event up to it was committed, so nothing
+    skipped is written later; gaps in positions are numbers never used), or at its last event
+    when it is full. `cursor` (on the log's database) counts the events it went past.
+    """
+    decode = app.mapper.to_domain_event
+    if topics is None:
+        notifications = app.recorder.select_notifications(start=start + 1, limit=size)
+        if not notifications:
+            return None
+        envelopes = [Envelope(n.id, n, decode=decode) for n in notifications]
+        return Page(envelopes, notifications[-1].id, len(notifications))
+    head = app.recorder.max_notification_id() or 0
+    if head <= start:
+        return None
+    notifications = app.recorder.select_notifications(
+        start=start + 1, limit=size, stop=head, topics=sorted(topics)
+    )
+    reached = notifications[-1].id if len(notifications) == size else head
+    envelopes = [Envelope(n.id, n, decode=decode) for n in notifications]
+    table, schema = events_table(app)
+    cursor.execute(db.count_events_sql(table, schema=schema), (start, reached))
+    return Page(envelopes, reached, int(cursor.fetchone()[0]))
 
 
 class Projector:
@@ -60,23 +105,23 @@ class Projector:
             return tracked_position(cursor, self.view.name)
 
     def process_batch(self, batch_size: int | None = None) -> int:
-        """Apply the next batch of events; returns how many were processed."""
+        """Apply the next batch of events; returns how many events of the log it went past."""
         size = batch_size or self.batch_size
         with self.db.transaction() as cursor:
             start = claim_position(cursor, self.view.name)
-            notifications = self.app.recorder.select_notifications(start=start + 1, limit=size)
-            if not notifications:
+            page = read_page(self.app, self.db, cursor, start, size, self.view.topics)
+            if page is None:
                 return 0
-            batch = [Envelope(n.id, n, self.app.mapper.to_domain_event(n)) for n in notifications]
             try:
-                self.view.apply(cursor, batch)
+                if page.envelopes:
+                    self.view.apply(cursor, page.envelopes)
             except BaseException:
                 self.view.forget()
                 raise
-            track(cursor, self.view.name, notifications[-1].id)
+            track(cursor, self.view.name, page.reached)
         for observer in _observers:
-            observer(self.view.name, len(notifications), notifications[-1].id)
-        return len(notifications)
+            observer(self.view.name, page.events, page.reached)
+        return page.events
 
     def catch_up(self, batch_size: int | None = None) -> int:
         """Process batches until the view has seen the whole log; returns the event count."""
@@ -87,11 +132,7 @@ class Projector:
 
     def rebuild(self, batch_size: int = 2000) -> int:
         """Drop the view's rows and build it again from the start of the log."""
-        self.view.forget()
-        with self.db.transaction() as cursor:
-            self.view.reset(cursor)
-            track(cursor, self.view.name, 0)
-        return self.catch_up(batch_size)
+        return rebuild_views(self.app, self.db, [self.view], batch_size=batch_size)
 
     def run(self, stop: threading.Event, *, idle_wait: float = 1.0) -> None:
         """Run until `stop` is set: active while holding the view's lock, standby otherwise."""
@@ -120,6 +161,56 @@ class Projector:
                 self.view.forget()
                 log.exception("view %s failed: %s; restarting", self.view.name, error)
                 stop.wait(min(30.0, 0.5 * 2**failures))
+
+
+def rebuild_views(
+    app: ValuetrailApplication, db: ViewDatabase, views: Sequence[View], *, batch_size: int = 2000
+) -> int:
+    """Drop the views' rows and build them again in one pass over the log; returns its events.
+
+    Each page of the log is read once and each event decoded at most once, for the views
+    that read it; each view applies the page's events of its topics and records its position
+    in a transaction of its own, so an interrupted rebuild leaves every view consistent (and
+    `catch_up` carries on from there). Runs to the head, events written meanwhile included.
+    """
+    for view in views:
+        view.forget()
+    with db.transaction() as cursor:
+        for view in views:
+            view.reset(cursor)
+            track(cursor, view.name, 0)
+    topics: frozenset[str] | None = frozenset()
+    for view in views:
+        topics = None if topics is None or view.topics is None else topics | view.topics
+    position = events = 0
+    while True:
+        with db.read() as cursor:
+            page = read_page(app, db, cursor, position, batch_size, topics)
+        if page is None:
+            return events
+        for view in views:
+            _apply_page(db, view, position, page)
+        position = page.reached
+        events += page.events
+
+
+def _apply_page(db: ViewDatabase, view: View, position: int, page: Page) -> None:
+    """Apply a page's events of the view's topics to a view that is at `position`."""
+    envelopes = page.envelopes
+    if view.topics is not None and view.topics != frozenset(e.topic for e in envelopes):
+        envelopes = [e for e in envelopes if e.topic in view.topics]
+    with db.transaction() as cursor:
+        if claim_position(cursor, view.name) != position:
+            raise RuntimeError(f"view {view.name} was changed by another process while rebuilding")
+        try:
+            if envelopes:
+                view.apply(cursor, envelopes)
+        except BaseException:
+            view.forget()
+            raise
+        track(cursor, view.name, page.reached)
+    for observer in _observers:
+        observer(view.name, page.events, page.reached)
 
 
 def wait_for_position(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from projections.db import Cursor
+from projections.db import Cursor, insert_rows
 from projections.view import Envelope, View
 
 IDENTIFIED = "valuetrail.benefit.Identified.v1"
@@ -20,6 +20,7 @@ class SeriesView(View):
     """Measurements and corrections per benefit."""
 
     name = "measurement_series"
+    topics = frozenset({IDENTIFIED, RECORDED, CORRECTED})
     tables = ("vt_measurement", "vt_correction", "vt_series_benefit")
     ddl = (
         "CREATE TABLE IF NOT EXISTS vt_series_benefit ("
@@ -60,6 +61,7 @@ class SeriesView(View):
         return portfolio
 
     def apply(self, cursor: Cursor, batch: Sequence[Envelope]) -> None:
+        benefits = []
         measurements = []
         corrections = []
         for envelope in batch:
@@ -67,11 +69,7 @@ class SeriesView(View):
             benefit_id = str(event.originator_id)
             if topic == IDENTIFIED:
                 self._portfolios[benefit_id] = str(event.portfolio_id)
-                cursor.execute(
-                    "INSERT INTO vt_series_benefit (benefit_id, portfolio_id, measure_kind)"
-                    " VALUES (?, ?, ?)",
-                    (benefit_id, str(event.portfolio_id), event.measure["kind"]),
-                )
+                benefits.append((benefit_id, str(event.portfolio_id), event.measure["kind"]))
             elif topic == RECORDED:
                 measurements.append(
                     (
@@ -102,17 +100,18 @@ class SeriesView(View):
                         event.actor,
                     )
                 )
-        if measurements:
-            cursor.executemany(
-                "INSERT INTO vt_measurement (measurement_id, benefit_id, portfolio_id, value,"
-                " observed_on, month, source, external_id, recorded_at, position, actor)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                measurements,
-            )
-        if corrections:
-            cursor.executemany(
-                "INSERT INTO vt_correction (position, measurement_id, benefit_id, portfolio_id,"
-                " value, previous_value, reason, recorded_at, actor)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                corrections,
-            )
+        insert_rows(cursor, "vt_series_benefit", "benefit_id, portfolio_id, measure_kind", benefits)
+        insert_rows(
+            cursor,
+            "vt_measurement",
+            "measurement_id, benefit_id, portfolio_id, value, observed_on, month, source,"
+            " external_id, recorded_at, position, actor",
+            measurements,
+        )
+        insert_rows(
+            cursor,
+            "vt_correction",
+            "position, measurement_id, benefit_id, portfolio_id, value, previous_value, reason,"
+            " recorded_at, actor",
+            corrections,
+        )

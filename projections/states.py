@@ -17,8 +17,8 @@ from domain.benefit import Benefit
 from domain.initiative import Initiative
 from domain.portfolio import Portfolio
 from projections.codec import dumps
-from projections.db import Cursor
-from projections.view import Envelope, View
+from projections.db import Cursor, insert_rows
+from projections.view import Envelope, View, event_topics
 
 KINDS = {
     "valuetrail.portfolio.": "portfolio",
@@ -99,6 +99,7 @@ class StatesView(View):
     """Versions of portfolios, initiatives and benefits by transaction time, plus spend."""
 
     name = "portfolio_value"
+    topics = event_topics(Portfolio, Initiative, Benefit)
     tables = ("vt_state", "vt_spend")
     ddl = (
         "CREATE TABLE IF NOT EXISTS vt_state ("
@@ -140,36 +141,64 @@ class StatesView(View):
         return aggregate
 
     def apply(self, cursor: Cursor, batch: Sequence[Envelope]) -> None:
+        # A batch's versions are collected first: each supersedes the one before it in memory,
+        # and only an aggregate's version before the batch is superseded in the table.
+        spends: list[tuple[Any, ...]] = []
+        versions: dict[str, list[list[Any]]] = {}
+        supersede: list[tuple[str, str]] = []
         for envelope in batch:
             kind = next((k for p, k in KINDS.items() if envelope.topic.startswith(p)), None)
             if kind is None:
                 continue
             aggregate = self._advance(envelope)
             if envelope.topic == SPEND:
-                self._spend(cursor, envelope, aggregate)
+                spends.append(self._spend(envelope, aggregate))
             if envelope.topic in SERIES_TOPICS:
                 continue
-            self._version(cursor, envelope, kind, aggregate)
-
-    def _spend(self, cursor: Cursor, envelope: Envelope, initiative: Initiative) -> None:
-        event = envelope.event
-        cursor.execute(
-            "INSERT INTO vt_spend (spend_id, initiative_id, portfolio_id, month, amount, source,"
-            " external_id, recorded_at, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                str(event.spend_id),
-                str(initiative.id),
-                str(initiative.portfolio_id),
-                event.month,
-                str(event.amount),
-                event.source,
-                event.external_id,
-                envelope.recorded_at,
-                envelope.position,
-            ),
+            row = self._version(cursor, envelope, kind, aggregate)
+            earlier = versions.setdefault(row[0], [])
+            if earlier:
+                earlier[-1][7] = envelope.recorded_at
+            elif envelope.event.originator_version > 0:
+                supersede.append((envelope.recorded_at, row[0]))
+            earlier.append(row)
+        if supersede:
+            cursor.executemany(
+                "UPDATE vt_state SET superseded_at = ?"
+                " WHERE aggregate_id = ? AND superseded_at IS NULL",
+                supersede,
+            )
+        insert_rows(
+            cursor,
+            "vt_state",
+            "aggregate_id, version, kind, portfolio_id, owners, status, recorded_at,"
+            " superseded_at, position, first_position, facts",
+            [row for rows in versions.values() for row in rows],
+        )
+        insert_rows(
+            cursor,
+            "vt_spend",
+            "spend_id, initiative_id, portfolio_id, month, amount, source, external_id,"
+            " recorded_at, position",
+            spends,
         )
 
-    def _version(self, cursor: Cursor, envelope: Envelope, kind: str, aggregate: Any) -> None:
+    def _spend(self, envelope: Envelope, initiative: Initiative) -> tuple[Any, ...]:
+        event = envelope.event
+        return (
+            str(event.spend_id),
+            str(initiative.id),
+            str(initiative.portfolio_id),
+            event.month,
+            str(event.amount),
+            event.source,
+            event.external_id,
+            envelope.recorded_at,
+            envelope.position,
+        )
+
+    def _version(self, cursor: Cursor, envelope: Envelope, kind: str, aggregate: Any) -> list[Any]:
+        """The vt_state row of this version (current: not superseded yet)."""
         ident = str(aggregate.id)
         if kind == "portfolio":
             facts, portfolio_id, owners = portfolio_facts(aggregate), ident, ""
@@ -190,25 +219,16 @@ class StatesView(View):
                 row = cursor.fetchone()
                 first = int(row[0]) if row else envelope.position
             self._first[aggregate.id] = first
-        cursor.execute(
-            "UPDATE vt_state SET superseded_at = ?"
-            " WHERE aggregate_id = ? AND superseded_at IS NULL",
-            (envelope.recorded_at, ident),
-        )
-        cursor.execute(
-            "INSERT INTO vt_state (aggregate_id, version, kind, portfolio_id, owners, status,"
-            " recorded_at, superseded_at, position, first_position, facts)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)",
-            (
-                ident,
-                envelope.event.originator_version,
-                kind,
-                portfolio_id,
-                owners,
-                getattr(aggregate, "status", ""),
-                envelope.recorded_at,
-                envelope.position,
-                first,
-                dumps(facts),
-            ),
-        )
+        return [
+            ident,
+            envelope.event.originator_version,
+            kind,
+            portfolio_id,
+            owners,
+            getattr(aggregate, "status", ""),
+            envelope.recorded_at,
+            None,
+            envelope.position,
+            first,
+            dumps(facts),
+        ]

@@ -3,27 +3,55 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from eventsourcing.persistence import Notification
 
-from projections.db import Cursor
+from projections.db import Cursor, empty_tables
 
 TRACKING_DDL = (
     "CREATE TABLE IF NOT EXISTS vt_tracking (view TEXT PRIMARY KEY, position BIGINT NOT NULL)"
 )
 
 
-@dataclass(frozen=True)
-class Envelope:
-    """One event in log order: its position, the stored record and the decoded event."""
+#: How the JSON transcoder stores an event's timestamp, first of its fields.
+_STORED_TIMESTAMP = b'{"timestamp":{"_type_":"datetime_iso","_data_":"'
+_UNDECODED: Any = object()
 
-    position: int
-    notification: Notification
-    event: Any
+
+class Envelope:
+    """One event in log order: its position, the stored record and the event, decoded on demand.
+
+    A view that reads `event` pays for decoding it; one that reads only the stored record (and
+    `recorded_at`) does not. Views applied to the same envelopes share one decoding.
+    """
+
+    __slots__ = ("_decode", "_event", "_recorded_at", "notification", "position")
+
+    def __init__(
+        self,
+        position: int,
+        notification: Notification,
+        event: Any = _UNDECODED,
+        *,
+        decode: Callable[[Notification], Any] | None = None,
+    ) -> None:
+        if event is _UNDECODED and decode is None:
+            raise TypeError("an envelope needs the event or a way to decode it")
+        self.position = position
+        self.notification = notification
+        self._event = event
+        self._decode = decode
+        self._recorded_at: str | None = None
+
+    @property
+    def event(self) -> Any:
+        """The domain event (decoded from the stored record the first time it is asked for)."""
+        if self._event is _UNDECODED and self._decode is not None:
+            self._event = self._decode(self.notification)
+        return self._event
 
     @property
     def topic(self) -> str:
@@ -33,7 +61,39 @@ class Envelope:
     @property
     def recorded_at(self) -> str:
         """The event's timestamp as fixed-width UTC text (sorts like the instant)."""
-        return instant_text(self.event.timestamp)
+        if self._recorded_at is None:
+            stored = None if self._event is not _UNDECODED else stored_timestamp(self.notification)
+            self._recorded_at = instant_text(stored or self.event.timestamp)
+        return self._recorded_at
+
+
+def stored_timestamp(notification: Notification) -> datetime | None:
+    """The event's timestamp read from its stored JSON without decoding the rest, if it is there.
+
+    The JSON transcoder writes the timestamp first; anything else (another transcoder, a
+    compressed or encrypted state) gives None and the caller decodes the event.
+    """
+    state = notification.state
+    if not state.startswith(_STORED_TIMESTAMP):
+        return None
+    start = len(_STORED_TIMESTAMP)
+    end = state.find(b'"', start)
+    try:
+        return datetime.fromisoformat(state[start:end].decode("ascii"))
+    except ValueError:
+        return None
+
+
+def event_topics(*aggregates: type) -> frozenset[str]:
+    """The topics of every event these aggregate classes store (their nested event classes)."""
+    return frozenset(
+        topic
+        for aggregate in aggregates
+        for member in vars(aggregate).values()
+        if isinstance(member, type)
+        and (topic := getattr(member, "TOPIC", None))
+        and topic != getattr(aggregate, "TOPIC", None)
+    )
 
 
 def instant_text(instant: datetime) -> str:
@@ -47,6 +107,9 @@ class View(ABC):
     name: str
     ddl: Sequence[str] = ()
     tables: Sequence[str] = ()
+    #: The topics the view changes rows for; None for every topic. The projector reads only
+    #: these, and still advances the view's position over the events in between.
+    topics: frozenset[str] | None = None
 
     def create(self, cursor: Cursor) -> None:
         """Create the view's tables if missing."""
@@ -55,8 +118,7 @@ class View(ABC):
 
     def reset(self, cursor: Cursor) -> None:
         """Delete every row, so the view can be rebuilt from position 0."""
-        for table in self.tables:
-            cursor.execute(f"DELETE FROM {table}")
+        empty_tables(cursor, self.tables)
 
     @abstractmethod
     def apply(self, cursor: Cursor, batch: Sequence[Envelope]) -> None:
