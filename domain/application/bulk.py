@@ -151,9 +151,9 @@ def turns(recorder: AggregateRecorder, ids: Iterable[UUID]) -> Iterator[bool]:
 
 @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)  # as the recorder does
 def insert_events(recorder: AggregateRecorder, stored: Sequence[StoredEvent]) -> list[int] | None:
-    """Insert many events as the recorder would (same table lock, notification and ids), with
-    the columns sent as four binary arrays: for a large batch a third of the time the
-    recorder's text-encoded array of composite values takes. None where not supported."""
+    """Insert events as the recorder would (the same table lock, notification and ids), with
+    plain prepared statements and the columns sent as four binary arrays rather than the
+    recorder's composed SQL and text-encoded array of composite values. None elsewhere."""
     if _kind(recorder) != "postgres":
         return None
     db: Any = recorder
@@ -171,8 +171,11 @@ def insert_events(recorder: AggregateRecorder, stored: Sequence[StoredEvent]) ->
         [e.state for e in stored],
     )
     with db.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as cursor:
-        cursor.execute(f"SET LOCAL lock_timeout = '{int(db.datastore.lock_timeout)}s'")
-        cursor.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
-        cursor.execute(f'NOTIFY "{channel}"')
-        cursor.execute(statement, columns)
+        # Without parameters the three go to the server as one message, in one round trip.
+        cursor.execute(
+            f"SET LOCAL lock_timeout = '{int(db.datastore.lock_timeout)}s'; "
+            f"LOCK TABLE {table} IN EXCLUSIVE MODE; "
+            f'NOTIFY "{channel}"'
+        )
+        cursor.execute(statement, columns, prepare=True)
         return [int(row["notification_id"]) for row in cursor.fetchall()]
