@@ -78,8 +78,13 @@ def write(
     status: int = 200,
     location: Callable[[Any], str] | None = None,
     status_of: Callable[[Any], int] | None = None,
+    finish: Callable[[dict[str, Any], int], dict[str, Any]] | None = None,
 ) -> flask.Response:
-    """Run a write use case, honouring Idempotency-Key, and answer with X-Log-Position."""
+    """Run a write use case, honouring Idempotency-Key, and answer with X-Log-Position.
+
+    `finish(body, log_position)` completes a body (fresh or replayed) once the position it
+    answers with is known; the stored replay is the body before it.
+    """
     key = flask.request.headers.get("Idempotency-Key")
     once = None
     if key is not None:
@@ -101,24 +106,32 @@ def write(
         once = IdempotentRequest(str(current_key().id), key, fingerprint(), respond)
         replay = application().replay(once)
         if replay is not None:
-            return _replayed(replay)
+            return _replayed(replay, finish)
     try:
         written = run(once)
     except AlreadyHandledError as handled:
-        return _replayed(handled.replay)
+        return _replayed(handled.replay, finish)
     headers = {"X-Log-Position": str(written.log_position)}
     if location is not None:
         headers["Location"] = location(written.value)
     code = status_of(written.value) if status_of else status
-    return json_response(dump(written.value), code, headers)
+    body = dump(written.value)
+    if finish is not None:
+        body = finish(body, written.log_position)
+    return json_response(body, code, headers)
 
 
-def _replayed(replay: Replay) -> flask.Response:
+def _replayed(
+    replay: Replay, finish: Callable[[dict[str, Any], int], dict[str, Any]] | None
+) -> flask.Response:
     body = dict(replay.body)
-    headers = {"Idempotent-Replayed": "true", "X-Log-Position": str(application().head_position())}
+    position = application().head_position()
+    headers = {"Idempotent-Replayed": "true", "X-Log-Position": str(position)}
     location = body.pop("_location", None)
     if location:
         headers["Location"] = location
+    if finish is not None:
+        body = finish(body, position)
     return json_response(body, replay.status, headers)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -13,6 +14,8 @@ from flask.json.provider import DefaultJSONProvider
 from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
 
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
 
 def _no_constants(name: str) -> Any:
     raise json.JSONDecodeError(f"{name} is not a number JSON allows", name, 0)
@@ -22,13 +25,28 @@ def loads(data: str | bytes) -> Any:
     """Parse JSON text with exact decimals; anything unparseable is a JSONDecodeError."""
     try:
         result = json.loads(data, parse_float=Decimal, parse_constant=_no_constants)
-        _check_text(result)
+        if _may_hold_surrogates(data):
+            _check_text(result)
     except json.JSONDecodeError:
         raise
     except (RecursionError, ValueError) as error:
         # Too deeply nested, an integer too long to convert, or text that is not Unicode.
         raise json.JSONDecodeError(f"unusable JSON: {type(error).__name__}", "?", 0) from None
     return result
+
+
+def _may_hold_surrogates(data: str | bytes) -> bool:
+    """Whether parsed text could hold a lone surrogate: only if the text itself is not clean
+    UTF-8 or has a \\uD800-\\uDFFF escape (a quick scan, instead of walking every string)."""
+    try:
+        if isinstance(data, bytes):
+            text = data.decode("utf-8")
+        else:
+            text = data
+            text.encode("utf-8")
+    except UnicodeError:
+        return True
+    return _SURROGATE_ESCAPE.search(text) is not None
 
 
 def _check_text(value: Any) -> None:

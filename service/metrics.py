@@ -256,10 +256,22 @@ def ingest_outcomes(response: flask.Response) -> dict[str, int]:
     replayed = response.headers.get("Idempotent-Replayed") == "true"
     if not batch:
         return {"duplicate" if replayed or status == 200 else "created": 1}
-    body = response.get_json(silent=True) or {}
+    counts = flask.g.get(_BATCH_OUTCOME)
+    if counts is None:  # not told by the view: read the answer
+        body = response.get_json(silent=True) or {}
+        counts = (int(body.get("created", 0)), int(body.get("duplicates", 0)))
+    created, duplicates = counts
     if replayed:
-        return {"duplicate": len(body.get("results", []))}
-    return {"created": int(body.get("created", 0)), "duplicate": int(body.get("duplicates", 0))}
+        return {"duplicate": created + duplicates}
+    return {"created": created, "duplicate": duplicates}
+
+
+def remember_batch_outcome(created: int, duplicates: int) -> None:
+    """Tell the ingest counters a batch's outcome, so they need not parse its answer again."""
+    flask.g.setdefault(_BATCH_OUTCOME, (created, duplicates))
+
+
+_BATCH_OUTCOME = "valuetrail_batch_outcome"
 
 
 def _items_sent() -> int:
