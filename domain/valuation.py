@@ -6,7 +6,8 @@ rounds; only the presentation helpers (`money`, `percent`, `ratio`) round, half-
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from bisect import bisect_right
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import (
     ROUND_HALF_EVEN,
@@ -154,13 +155,6 @@ def discount_factor(month_idx: int, rate: Decimal) -> Decimal:
     return _discount_factor(month_idx, rate)
 
 
-def _in_window(month: str, after: str | None, until: str | None) -> bool:
-    """Whether `after < month <= until`, an absent bound not limiting."""
-    if after is not None and _ordinal(month) <= _ordinal(after):
-        return False
-    return until is None or _ordinal(month) <= _ordinal(until)
-
-
 def present_value(
     cashflows: Mapping[str, Decimal],
     terms: PortfolioTerms,
@@ -169,12 +163,18 @@ def present_value(
     until: str | None = None,
 ) -> Decimal:
     """Σ amount * d(m) over the months `after < month <= until` (either bound optional)."""
+    rate = terms.discount_rate
+    if not rate > Decimal(-1):
+        raise ValidationError(f"discount rate {rate} must be greater than -1", "discount_rate")
+    base = _ordinal(terms.base_month)
+    low = None if after is None else _ordinal(after)
+    high = None if until is None else _ordinal(until)
     with localcontext(_CONTEXT):
         total = ZERO
         for month in sorted(cashflows):
-            if _in_window(month, after, until):
-                m = month_index(month, terms.base_month)
-                total += cashflows[month] * discount_factor(m, terms.discount_rate)
+            ordinal = _ordinal(month)
+            if (low is None or ordinal > low) and (high is None or ordinal <= high):
+                total += cashflows[month] * _discount_factor(ordinal - base, rate)
         return total
 
 
@@ -183,16 +183,6 @@ def _earlier(month: str, other: str | None) -> str:
     if other is None or _ordinal(month) <= _ordinal(other):
         return month
     return other
-
-
-def _sum_window(values: Mapping[str, Decimal], after: str | None, until: str | None) -> Decimal:
-    """Undiscounted Σ over the months `after < month <= until`."""
-    with localcontext(_CONTEXT):
-        total = ZERO
-        for month in sorted(values):
-            if _in_window(month, after, until):
-                total += values[month]
-        return total
 
 
 # ------------------------------------------------------------------------------ benefits
@@ -256,38 +246,223 @@ def _unattributed_share(benefit: BenefitFacts) -> Decimal:
         return ONE - sum(effective_shares(benefit).values(), ZERO)
 
 
-def unattributed_pv_benefits(benefit: BenefitFacts, terms: PortfolioTerms) -> Decimal:
+class Running:
+    """Running totals of a monthly series: the Σ over the months up to any month.
+
+    Totals are summed in month order, so the total up to a month is the same whether it is
+    computed on demand or stored as text and read back (as the projection does for forecasts).
+    """
+
+    __slots__ = ("months", "totals")
+
+    def __init__(self, months: list[str], totals: Sequence[Decimal | str]) -> None:
+        self.months = months  # `YYYY-MM`, ascending: text order is month order
+        self.totals = totals
+
+    @classmethod
+    def of(cls, values: Mapping[str, Decimal]) -> Running:
+        """Running totals of a month → amount mapping (months already validated)."""
+        months = sorted(values)
+        totals = []
+        with localcontext(_CONTEXT):
+            total = ZERO
+            for month in months:
+                total += values[month]
+                totals.append(total)
+        return cls(months, totals)
+
+    def upto(self, until: str) -> Decimal:
+        """Σ over the months up to and including `until` (a valid `YYYY-MM`)."""
+        index = bisect_right(self.months, until)
+        if not index:
+            return ZERO
+        total = self.totals[index - 1]
+        return total if isinstance(total, Decimal) else Decimal(total)
+
+    def text(self) -> str:
+        """The totals as `month total month total ...` text (`from_text` reads it back)."""
+        return " ".join(f"{m} {t}" for m, t in zip(self.months, self.totals, strict=True))
+
+    @classmethod
+    def from_text(cls, text: str) -> Running:
+        """Running totals stored by `text`; each total becomes a Decimal only when asked for."""
+        parts = text.split()
+        return cls(parts[0::2], parts[1::2])
+
+
+@dataclass(frozen=True)
+class Measured:
+    """What was measured of a benefit in the months up to some month.
+
+    `total` is the Σ of the monthly actuals in those months (flow amounts, or each month's
+    level), `months` how many months have an actual, and `last` the actual of the latest such
+    month (None when there is none). Everything the value rules need of actuals follows from
+    these three, so a projection can sum them in its store instead of listing every month.
+    """
+
+    total: Decimal
+    months: int
+    last: Decimal | None
+
+
+def measured(actuals: Mapping[str, Decimal], until: str) -> Measured:
+    """Sum monthly actuals over the months up to `until`."""
+    end = _ordinal(until)
+    months = [m for m in sorted(actuals) if _ordinal(m) <= end]
+    with localcontext(_CONTEXT):
+        total = ZERO
+        for month in months:
+            total += actuals[month]
+    return Measured(total, len(months), actuals[months[-1]] if months else None)
+
+
+def realised_money(benefit: BenefitFacts, seen: Measured, currency: str) -> Decimal:
+    """Money realised by what was measured: Σ over months of the actual's money value.
+
+    A flow's money is its amount times the value per unit; a level's is its improvement on the
+    baseline times the value per unit, so n months of levels summing to L are worth
+    (L - n * baseline), or (n * baseline - L) for a measure meant to decrease.
+    """
+    if seen.months == 0 or not is_monetary(benefit, currency):
+        return ZERO
+    vpu = ONE if benefit.value_per_unit is None else benefit.value_per_unit
+    sign = -ONE if benefit.disbenefit else ONE
+    with localcontext(_CONTEXT):
+        amount = seen.total
+        if benefit.kind == "level":
+            base = seen.months * benefit.baseline
+            amount = amount - base if benefit.direction == "increase" else base - amount
+        return sign * amount * vpu
+
+
+class BenefitMoney:
+    """A benefit's money figures as at one month, worked out once and shared by every rule.
+
+    The value view rates each benefit for its initiatives, its goal and the unattributed total;
+    they all start from these figures, so they are computed once per benefit and valuation (the
+    forecast's once per recorded benefit version, by the projection).
+    """
+
+    __slots__ = ("_forecast", "_planned", "_series", "latest", "month", "pv_benefits", "realised")
+
+    def __init__(
+        self,
+        *,
+        month: str,
+        pv_benefits: Decimal,
+        planned: Running,
+        realised: Decimal,
+        latest: Decimal | None,
+        forecast: Callable[[], Mapping[str, Decimal]],
+    ) -> None:
+        self.month = month
+        self.pv_benefits = pv_benefits
+        self.realised = realised
+        self.latest = latest
+        self._planned = planned
+        self._forecast = forecast
+        self._series: Mapping[str, Decimal] | None = None
+
+    def planned(self, until: str) -> Decimal:
+        """Money forecast for the months up to `until` (a valid `YYYY-MM`)."""
+        return self._planned.upto(until)
+
+    def forecast(self) -> Mapping[str, Decimal]:
+        """The forecast in money per month (worked out on first use)."""
+        if self._series is None:
+            self._series = self._forecast()
+        return self._series
+
+
+@dataclass(frozen=True)
+class ForecastMoney:
+    """What a benefit's forecast is worth under some terms: its PV and running totals."""
+
+    pv_benefits: Decimal
+    planned: Running
+
+
+def forecast_money(benefit: BenefitFacts, terms: PortfolioTerms) -> ForecastMoney:
+    """The present value and running totals of a benefit's forecast in money."""
+    series = monetary_series(benefit, benefit.forecast, terms.currency)
+    return ForecastMoney(present_value(series, terms), Running.of(series))
+
+
+def benefit_money(
+    benefit: BenefitFacts,
+    terms: PortfolioTerms,
+    as_of_month: str,
+    *,
+    forecast: ForecastMoney | None = None,
+    seen: Measured | None = None,
+) -> BenefitMoney:
+    """The money figures of a benefit as at `as_of_month`.
+
+    `forecast` is its forecast valued before under these terms, and `seen` its actuals summed
+    up to `as_of_month`, when the caller has them; otherwise both come from `benefit`.
+    """
+    parse_month(as_of_month, "as_of_month")
+
+    def series() -> dict[str, Decimal]:
+        return monetary_series(benefit, benefit.forecast, terms.currency)
+
+    if forecast is None:
+        money = series()
+        forecast = ForecastMoney(present_value(money, terms), Running.of(money))
+    if seen is None:
+        seen = measured(benefit.actuals, as_of_month)
+    latest = seen.last if benefit.kind == "level" else (seen.total if seen.months else None)
+    return BenefitMoney(
+        month=as_of_month,
+        pv_benefits=forecast.pv_benefits,
+        planned=forecast.planned,
+        realised=realised_money(benefit, seen, terms.currency),
+        latest=latest,
+        forecast=series,
+    )
+
+
+def _money(
+    benefit: BenefitFacts, terms: PortfolioTerms, as_of_month: str, money: BenefitMoney | None
+) -> BenefitMoney:
+    if money is None:
+        return benefit_money(benefit, terms, as_of_month)
+    if money.month != as_of_month:
+        raise ValueError(f"money figures are as at {money.month}, not {as_of_month}")
+    return money
+
+
+def unattributed_pv_benefits(
+    benefit: BenefitFacts, terms: PortfolioTerms, money: BenefitMoney | None = None
+) -> Decimal:
     """The present value of the part of a benefit that no initiative claims."""
-    whole = present_value(monetary_series(benefit, benefit.forecast, terms.currency), terms)
+    if money is None:
+        forecast = forecast_money(benefit, terms)
+        whole = forecast.pv_benefits
+    else:
+        whole = money.pv_benefits
     with localcontext(_CONTEXT):
         return whole * _unattributed_share(benefit)
 
 
-def _latest(benefit: BenefitFacts, as_of_month: str) -> Decimal | None:
-    """The latest level, or the cumulative flow, measured in months up to `as_of_month`."""
-    months = [m for m in sorted(benefit.actuals) if _in_window(m, None, as_of_month)]
-    if not months:
-        return None
-    if benefit.kind == "level":
-        return benefit.actuals[months[-1]]
-    return _sum_window(benefit.actuals, None, as_of_month)
-
-
-def benefit_value(benefit: BenefitFacts, terms: PortfolioTerms, as_of_month: str) -> BenefitValue:
+def benefit_value(
+    benefit: BenefitFacts,
+    terms: PortfolioTerms,
+    as_of_month: str,
+    money: BenefitMoney | None = None,
+) -> BenefitValue:
     """The figures of a whole benefit as at `as_of_month` (RAG from realisation, else progress)."""
-    parse_month(as_of_month, "as_of_month")
-    forecast = monetary_series(benefit, benefit.forecast, terms.currency)
-    actuals = monetary_series(benefit, benefit.actuals, terms.currency)
-    realised = _sum_window(actuals, None, as_of_month)
-    planned = _sum_window(forecast, None, as_of_month)
+    money = _money(benefit, terms, as_of_month, money)
+    realised = money.realised
+    planned = money.planned(as_of_month)
     realisation = realisation_pct(realised, planned)
-    latest = _latest(benefit, as_of_month)
+    latest = money.latest
     progress = None
     if latest is not None and benefit.target is not None:
         progress = progress_pct(latest, benefit.baseline, benefit.target)
     status = realisation if realisation is not None else progress
     return BenefitValue(
-        pv_benefits=present_value(forecast, terms),
+        pv_benefits=money.pv_benefits,
         realised_to_date=realised,
         forecast_to_date=planned,
         realisation_pct=realisation,
@@ -343,8 +518,12 @@ def initiative_value(
     benefits: Sequence[BenefitFacts],
     terms: PortfolioTerms,
     as_of_month: str,
+    money: Mapping[UUID, BenefitMoney] | None = None,
 ) -> ValueFigures:
-    """An initiative's figures, counting each benefit with the share attributed to it."""
+    """An initiative's figures, counting each benefit with the share attributed to it.
+
+    `money` holds the benefits' money series when the caller rates them for several purposes.
+    """
     parse_month(as_of_month, "as_of_month")
     # A stop decision cuts off everything forecast after the stop month: it is forgone/avoided,
     # and no longer expected, so it leaves forecast_to_date too. Actuals still count.
@@ -357,13 +536,16 @@ def initiative_value(
             share = effective_shares(benefit).get(initiative.initiative_id)
             if share is None:
                 continue
-            forecast = monetary_series(benefit, benefit.forecast, terms.currency)
-            actuals = monetary_series(benefit, benefit.actuals, terms.currency)
-            pv_b += share * present_value(forecast, terms, until=stop)
-            if stop is not None:
-                forgone += share * present_value(forecast, terms, after=stop)
-            realised += share * _sum_window(actuals, None, as_of_month)
-            planned += share * _sum_window(forecast, None, _earlier(as_of_month, stop))
+            series = _money(
+                benefit, terms, as_of_month, money[benefit.benefit_id] if money else None
+            )
+            if stop is None:
+                pv_b += share * series.pv_benefits
+            else:
+                pv_b += share * present_value(series.forecast(), terms, until=stop)
+                forgone += share * present_value(series.forecast(), terms, after=stop)
+            realised += share * series.realised
+            planned += share * series.planned(_earlier(as_of_month, stop))
         pv_c = present_value(initiative.cost_forecast, terms, until=stop)
         avoided = ZERO
         if stop is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -25,3 +26,18 @@ def dumps(value: Any) -> str:
 def loads(text: str) -> Any:
     """Decode a view row's JSON column; numbers come back as Decimal."""
     return json.loads(text, parse_float=Decimal)
+
+
+def months_text(amounts: Mapping[str, Decimal]) -> str:
+    """A month → amount mapping as `month amount month amount ...` text, months ascending.
+
+    Long monthly series are kept in view rows this way: one JSON string parses far faster
+    than an object with a key per month, and the reader turns it into numbers only if needed.
+    """
+    return " ".join(f"{month} {amounts[month]}" for month in sorted(amounts))
+
+
+def months_from_text(text: str) -> dict[str, str]:
+    """The month → amount text mapping of `months_text`."""
+    parts = text.split()
+    return dict(zip(parts[0::2], parts[1::2], strict=True))

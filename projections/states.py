@@ -14,11 +14,15 @@ from uuid import UUID
 
 from domain.application import ValuetrailApplication
 from domain.benefit import Benefit
+from domain.facts import benefit_facts as facts_of
+from domain.facts import terms_of
 from domain.initiative import Initiative
 from domain.portfolio import Portfolio
-from projections.codec import dumps
+from domain.valuation import PortfolioTerms, forecast_money, measured
+from projections.codec import dumps, loads, months_text
 from projections.db import Cursor, insert_rows
-from projections.view import Envelope, View, event_topics
+from projections.value import terms_from, terms_key
+from projections.view import Envelope, View, event_topics, track
 
 KINDS = {
     "valuetrail.portfolio.": "portfolio",
@@ -34,6 +38,13 @@ SERIES_TOPICS = frozenset(
     }
 )
 SPEND = "valuetrail.initiative.SpendRecorded.v1"
+#: Events that change a benefit's actuals.
+MEASURED = frozenset(
+    {
+        "valuetrail.benefit.MeasurementRecorded.v1",
+        "valuetrail.benefit.MeasurementCorrected.v1",
+    }
+)
 
 
 def portfolio_facts(p: Portfolio) -> dict[str, Any]:
@@ -90,7 +101,7 @@ def benefit_facts(b: Benefit) -> dict[str, Any]:
         "target": b.target,
         "contributions": b.contributions,
         "status": b.status,
-        "forecast": b.forecast,
+        "forecast": months_text(b.forecast),
         "forecast_revision": b.forecast_revision,
     }
 
@@ -100,7 +111,7 @@ class StatesView(View):
 
     name = "portfolio_value"
     topics = event_topics(Portfolio, Initiative, Benefit)
-    tables = ("vt_state", "vt_spend")
+    tables = ("vt_state", "vt_spend", "vt_measured")
     ddl = (
         "CREATE TABLE IF NOT EXISTS vt_state ("
         " aggregate_id TEXT NOT NULL, version BIGINT NOT NULL, kind TEXT NOT NULL,"
@@ -115,16 +126,36 @@ class StatesView(View):
         " month TEXT NOT NULL, amount TEXT NOT NULL, source TEXT NOT NULL, external_id TEXT,"
         " recorded_at TEXT NOT NULL, position BIGINT NOT NULL)",
         "CREATE INDEX IF NOT EXISTS vt_spend_portfolio ON vt_spend (portfolio_id, recorded_at)",
+        # Each benefit's actuals summed over every month (`domain.valuation.measured`), after
+        # each change: a value read takes one row per benefit instead of every measurement.
+        "CREATE TABLE IF NOT EXISTS vt_measured ("
+        " benefit_id TEXT NOT NULL, position BIGINT NOT NULL, portfolio_id TEXT NOT NULL,"
+        " recorded_at TEXT NOT NULL, total TEXT NOT NULL, months INTEGER NOT NULL,"
+        " last TEXT, last_month TEXT NOT NULL, PRIMARY KEY (benefit_id, position))",
+        "CREATE INDEX IF NOT EXISTS vt_measured_portfolio"
+        " ON vt_measured (portfolio_id, recorded_at)",
     )
 
     def __init__(self, app: ValuetrailApplication) -> None:
         self.app = app
         self._aggregates: dict[UUID, Any] = {}
         self._first: dict[UUID, int] = {}
+        self._terms: dict[UUID, PortfolioTerms] = {}
+
+    def create(self, cursor: Cursor) -> None:
+        super().create(cursor)
+        # Benefit rows written before forecasts were valued in the view (and actuals summed
+        # in vt_measured) cannot answer a value read: start the view again from the log.
+        cursor.execute("SELECT facts FROM vt_state WHERE kind = 'benefit' LIMIT 1")
+        row = cursor.fetchone()
+        if row is not None and "forecast_money" not in loads(row[0]):
+            self.reset(cursor)
+            track(cursor, self.name, 0)
 
     def forget(self) -> None:
         self._aggregates.clear()
         self._first.clear()
+        self._terms.clear()
 
     def _advance(self, envelope: Envelope) -> Any:
         """The aggregate after this event, folded from the cached previous version."""
@@ -146,6 +177,7 @@ class StatesView(View):
         spends: list[tuple[Any, ...]] = []
         versions: dict[str, list[list[Any]]] = {}
         supersede: list[tuple[str, str]] = []
+        measured_rows: list[tuple[Any, ...]] = []
         for envelope in batch:
             kind = next((k for p, k in KINDS.items() if envelope.topic.startswith(p)), None)
             if kind is None:
@@ -153,6 +185,8 @@ class StatesView(View):
             aggregate = self._advance(envelope)
             if envelope.topic == SPEND:
                 spends.append(self._spend(envelope, aggregate))
+            if envelope.topic in MEASURED:
+                measured_rows.append(measured_row(envelope, aggregate))
             if envelope.topic in SERIES_TOPICS:
                 continue
             row = self._version(cursor, envelope, kind, aggregate)
@@ -174,6 +208,12 @@ class StatesView(View):
             "aggregate_id, version, kind, portfolio_id, owners, status, recorded_at,"
             " superseded_at, position, first_position, facts",
             [row for rows in versions.values() for row in rows],
+        )
+        insert_rows(
+            cursor,
+            "vt_measured",
+            "benefit_id, position, portfolio_id, recorded_at, total, months, last, last_month",
+            measured_rows,
         )
         insert_rows(
             cursor,
@@ -202,11 +242,14 @@ class StatesView(View):
         ident = str(aggregate.id)
         if kind == "portfolio":
             facts, portfolio_id, owners = portfolio_facts(aggregate), ident, ""
+            self._terms[aggregate.id] = terms_of(aggregate)
         elif kind == "initiative":
             facts, portfolio_id = initiative_facts(aggregate), str(aggregate.portfolio_id)
             owners = f",{aggregate.parent_id}," if aggregate.parent_id else ""
         else:
             facts, portfolio_id = benefit_facts(aggregate), str(aggregate.portfolio_id)
+            terms = self._terms_of(cursor, aggregate.portfolio_id)
+            facts["forecast_money"] = stored_forecast(aggregate, terms)
             owners = "," + ",".join(str(i) for i in aggregate.attributed_to) + ","
         first = self._first.get(aggregate.id)
         if first is None:
@@ -232,3 +275,46 @@ class StatesView(View):
             first,
             dumps(facts),
         ]
+
+    def _terms_of(self, cursor: Cursor, portfolio_id: UUID) -> PortfolioTerms:
+        """The portfolio's terms at the position being projected."""
+        terms = self._terms.get(portfolio_id)
+        if terms is None:
+            # Not seen since this projector started: its current row is as of the position,
+            # as a change in this batch would have been seen.
+            cursor.execute(
+                "SELECT facts FROM vt_state WHERE aggregate_id = ? AND superseded_at IS NULL",
+                (str(portfolio_id),),
+            )
+            terms = self._terms[portfolio_id] = terms_from(loads(cursor.fetchone()[0]))
+        return terms
+
+
+def stored_forecast(benefit: Benefit, terms: PortfolioTerms) -> dict[str, Any]:
+    """A benefit version's forecast valued under the portfolio's terms, kept in its facts.
+
+    A value read uses it while the portfolio's terms stay the same (`projections.value`), so
+    it values each recorded forecast once rather than on every read.
+    """
+    money = forecast_money(facts_of(benefit), terms)
+    return {
+        "terms": terms_key(terms),
+        "pv": str(money.pv_benefits),
+        "planned": money.planned.text(),
+    }
+
+
+def measured_row(envelope: Envelope, benefit: Benefit) -> tuple[Any, ...]:
+    """The vt_measured row of a benefit after this event: its actuals summed over all months."""
+    last_month = max(benefit.actuals)
+    seen = measured(benefit.actuals, last_month)
+    return (
+        str(benefit.id),
+        envelope.position,
+        str(benefit.portfolio_id),
+        envelope.recorded_at,
+        str(seen.total),
+        seen.months,
+        None if seen.last is None else str(seen.last),
+        last_month,
+    )

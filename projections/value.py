@@ -7,6 +7,7 @@ The rows say what was recorded by `as_of` (transaction time); the value rules of
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -15,19 +16,24 @@ from uuid import UUID
 
 from domain.valuation import (
     BenefitFacts,
+    ForecastMoney,
     InitiativeFacts,
+    Measured,
     PortfolioTerms,
+    Running,
     ValueFigures,
+    benefit_money,
     benefit_value,
     effective_shares,
     initiative_value,
+    measured,
     money,
     percent,
     portfolio_totals,
     ratio,
     unattributed_pv_benefits,
 )
-from projections.codec import loads
+from projections.codec import loads, months_from_text
 from projections.db import Cursor, ViewDatabase
 from projections.view import instant_text
 
@@ -41,7 +47,8 @@ class Recorded:
     portfolio: dict[str, Any]
     initiatives: dict[str, dict[str, Any]] = field(default_factory=dict)
     benefits: dict[str, dict[str, Any]] = field(default_factory=dict)
-    actuals: dict[str, dict[str, Decimal]] = field(default_factory=dict)
+    #: Each benefit's actuals summed over the months up to the as-of month.
+    measured: dict[str, Measured] = field(default_factory=dict)
     spend: dict[str, Decimal] = field(default_factory=dict)
 
 
@@ -49,7 +56,7 @@ def _uuid(value: Any) -> UUID | None:
     return None if value in (None, "") else UUID(str(value))
 
 
-def _read(cursor: Cursor, portfolio_id: UUID, at: str) -> Recorded | None:
+def _read(cursor: Cursor, portfolio_id: UUID, at: str, month: str) -> Recorded | None:
     cursor.execute(
         f"SELECT aggregate_id, kind, facts FROM vt_state WHERE portfolio_id = ? AND {VISIBLE}"
         " ORDER BY first_position",
@@ -69,7 +76,8 @@ def _read(cursor: Cursor, portfolio_id: UUID, at: str) -> Recorded | None:
     if portfolio is None:
         return None
     recorded = Recorded(portfolio, initiatives, benefits)
-    recorded.actuals = _actuals(cursor, portfolio_id, at, benefits)
+    kinds = {b: facts["measure"]["kind"] for b, facts in benefits.items()}
+    recorded.measured = _measured(cursor, portfolio_id, at, month, kinds)
     cursor.execute(
         "SELECT initiative_id, amount FROM vt_spend WHERE portfolio_id = ? AND recorded_at <= ?",
         (str(portfolio_id), at),
@@ -81,33 +89,83 @@ def _read(cursor: Cursor, portfolio_id: UUID, at: str) -> Recorded | None:
     return recorded
 
 
-def _actuals(
-    cursor: Cursor, portfolio_id: UUID, at: str, benefits: dict[str, dict[str, Any]]
-) -> dict[str, dict[str, Decimal]]:
-    """Monthly actuals per benefit: flow sums, or the latest level of each month."""
+def _corrections(cursor: Cursor, portfolio_id: UUID, at: str) -> dict[str, str]:
+    """Measurement id → its latest correction recorded by `at`."""
     cursor.execute(
         "SELECT measurement_id, value FROM vt_correction"
         " WHERE portfolio_id = ? AND recorded_at <= ? ORDER BY position",
         (str(portfolio_id), at),
     )
-    corrected = {mid: Decimal(value) for mid, value in cursor.fetchall()}
+    return dict(cursor.fetchall())
+
+
+def _actuals(
+    cursor: Cursor, portfolio_id: UUID, at: str, kinds: dict[str, str]
+) -> dict[str, dict[str, Decimal]]:
+    """Monthly actuals per benefit, folded as the benefit folds its events.
+
+    In log order, a flow's month adds each amount and a level's month takes a measurement
+    observed on the same day as its latest or later; a correction stands in for the value it
+    corrects.
+    """
+    corrected = _corrections(cursor, portfolio_id, at)
+    wanted = sorted(kinds)
     cursor.execute(
-        "SELECT measurement_id, benefit_id, value, observed_on, month FROM vt_measurement"
-        " WHERE portfolio_id = ? AND recorded_at <= ? ORDER BY observed_on, position",
-        (str(portfolio_id), at),
+        "SELECT position, measurement_id, benefit_id, value, observed_on, month FROM vt_measurement"
+        f" WHERE benefit_id IN ({', '.join('?' * len(wanted))}) AND recorded_at <= ?",
+        (*wanted, at),
     )
     actuals: dict[str, dict[str, Decimal]] = defaultdict(dict)
-    for measurement_id, benefit_id, value, _observed, month in cursor.fetchall():
-        facts = benefits.get(benefit_id)
-        if facts is None:
+    observed: dict[tuple[str, str], str] = {}
+    for _position, measurement_id, benefit_id, value, observed_on, month in sorted(
+        cursor.fetchall()
+    ):
+        kind = kinds.get(benefit_id)
+        if kind is None:
             continue
-        amount = corrected.get(measurement_id, Decimal(value))
+        amount = Decimal(corrected.get(measurement_id, value))
         months = actuals[benefit_id]
-        if facts["measure"]["kind"] == "flow":
+        if kind == "flow":
             months[month] = months.get(month, Decimal(0)) + amount
-        else:
-            months[month] = amount  # ordered by observed_on, then log position: latest wins
+            continue
+        latest = observed.get((benefit_id, month))
+        if latest is None or observed_on >= latest:
+            observed[benefit_id, month] = observed_on
+            months[month] = amount
     return dict(actuals)
+
+
+def _measured(
+    cursor: Cursor, portfolio_id: UUID, at: str, month: str, kinds: dict[str, str]
+) -> dict[str, Measured]:
+    """Each benefit's actuals summed over the months up to `month`, as recorded at `at`.
+
+    The projection keeps every benefit's sums after each change (`vt_measured`), so this reads
+    one row per benefit. A benefit measured for a month after `month` (a level or amount
+    observed ahead of the as-of month) is summed from its measurements instead.
+    """
+    cursor.execute(
+        "SELECT m.benefit_id, m.total, m.months, m.last, m.last_month FROM vt_measured m JOIN ("
+        "  SELECT benefit_id, MAX(position) AS position FROM vt_measured"
+        "  WHERE portfolio_id = ? AND recorded_at <= ? GROUP BY benefit_id"
+        ") latest ON latest.benefit_id = m.benefit_id AND latest.position = m.position",
+        (str(portfolio_id), at),
+    )
+    sums: dict[str, Measured] = {}
+    ahead: dict[str, str] = {}
+    for benefit_id, total, months, last, last_month in cursor.fetchall():
+        if benefit_id not in kinds:
+            continue
+        if last_month > month:
+            ahead[benefit_id] = kinds[benefit_id]
+            continue
+        sums[benefit_id] = Measured(
+            Decimal(total), int(months), None if last is None else Decimal(last)
+        )
+    if ahead:
+        for benefit_id, actuals in _actuals(cursor, portfolio_id, at, ahead).items():
+            sums[benefit_id] = measured(actuals, month)
+    return sums
 
 
 def terms_from(portfolio: dict[str, Any]) -> PortfolioTerms:
@@ -121,10 +179,30 @@ def terms_from(portfolio: dict[str, Any]) -> PortfolioTerms:
     )
 
 
-def benefit_facts_from(
-    benefit_id: str, facts: dict[str, Any], actuals: dict[str, Decimal]
-) -> BenefitFacts:
-    """Valuation facts of a benefit from its recorded facts and actuals."""
+class _Decimals(Mapping[str, Decimal]):
+    """A stored `months_text` series, turned into Decimals on first use (often never)."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._values: dict[str, Decimal] | None = None
+
+    def _parsed(self) -> dict[str, Decimal]:
+        if self._values is None:
+            self._values = {m: Decimal(v) for m, v in months_from_text(self._text).items()}
+        return self._values
+
+    def __getitem__(self, month: str) -> Decimal:
+        return self._parsed()[month]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._parsed())
+
+    def __len__(self) -> int:
+        return len(self._parsed())
+
+
+def benefit_facts_from(benefit_id: str, facts: dict[str, Any]) -> BenefitFacts:
+    """Valuation facts of a benefit from its recorded facts (actuals come summed: `measured`)."""
     measure, target = facts["measure"], facts["target"]
     vpu = measure.get("value_per_unit")
     return BenefitFacts(
@@ -138,11 +216,24 @@ def benefit_facts_from(
         value_per_unit=None if vpu is None else Decimal(vpu),
         baseline=Decimal(facts["baseline"]["value"]),
         target=None if target is None else Decimal(target["value"]),
-        forecast={m: Decimal(v) for m, v in facts["forecast"].items()},
-        actuals=actuals,
+        forecast=_Decimals(facts["forecast"]),
+        actuals={},
         shares={UUID(c["initiative_id"]): Decimal(c["share"]) for c in facts["contributions"]},
         goal_id=_uuid(facts.get("goal_id")),
     )
+
+
+def _forecast(facts: dict[str, Any], terms: PortfolioTerms) -> ForecastMoney | None:
+    """The forecast's value the projection stored with this benefit version, if the terms hold."""
+    stored = facts.get("forecast_money")
+    if stored is None or stored["terms"] != terms_key(terms):
+        return None
+    return ForecastMoney(Decimal(stored["pv"]), Running.from_text(stored["planned"]))
+
+
+def terms_key(terms: PortfolioTerms) -> list[str]:
+    """What a forecast's value depends on, as stored beside it."""
+    return [terms.currency, str(terms.discount_rate), terms.base_month]
 
 
 def initiative_facts_from(
@@ -191,11 +282,19 @@ class PortfolioValue:
 def value_of(recorded: Recorded, portfolio_id: UUID, at: datetime) -> PortfolioValue:
     """Compute the value view of a recorded portfolio, as of `at` (its month bounds 'to date')."""
     terms = terms_from(recorded.portfolio)
-    month = f"{at.year:04d}-{at.month:02d}"
-    benefits = [
-        benefit_facts_from(b, facts, recorded.actuals.get(b, {}))
-        for b, facts in recorded.benefits.items()
-    ]
+    month = month_of_instant(at)
+    benefits = [benefit_facts_from(b, facts) for b, facts in recorded.benefits.items()]
+    nothing = Measured(Decimal(0), 0, None)
+    money_of = {
+        b.benefit_id: benefit_money(
+            b,
+            terms,
+            month,
+            forecast=_forecast(facts, terms),
+            seen=recorded.measured.get(str(b.benefit_id), nothing),
+        )
+        for b, facts in zip(benefits, recorded.benefits.values(), strict=True)
+    }
     by_initiative: dict[UUID, list[BenefitFacts]] = defaultdict(list)
     for benefit in benefits:
         for claimant in effective_shares(benefit):
@@ -206,7 +305,8 @@ def value_of(recorded: Recorded, portfolio_id: UUID, at: datetime) -> PortfolioV
         initiative = initiative_facts_from(
             initiative_id, facts, recorded.spend.get(initiative_id, Decimal(0))
         )
-        value = initiative_value(initiative, by_initiative[initiative.initiative_id], terms, month)
+        claimed = by_initiative[initiative.initiative_id]
+        value = initiative_value(initiative, claimed, terms, month, money_of)
         figures.append(value)
         rows.append(
             {
@@ -219,13 +319,20 @@ def value_of(recorded: Recorded, portfolio_id: UUID, at: datetime) -> PortfolioV
             }
         )
     totals = portfolio_totals(figures, terms)
-    unattributed = sum((unattributed_pv_benefits(b, terms) for b in benefits), Decimal(0))
-    benefit_values = {b.benefit_id: benefit_value(b, terms, month) for b in benefits}
+    unattributed = sum(
+        (unattributed_pv_benefits(b, terms, money_of[b.benefit_id]) for b in benefits), Decimal(0)
+    )
+    benefit_values = {
+        b.benefit_id: benefit_value(b, terms, month, money_of[b.benefit_id]) for b in benefits
+    }
+    by_goal: dict[UUID | None, list[BenefitFacts]] = defaultdict(list)
+    for benefit in benefits:
+        by_goal[benefit.goal_id].append(benefit)
     goals = []
     for goal in recorded.portfolio["goals"]:
         if goal.get("retired"):
             continue
-        served = [b for b in benefits if b.goal_id == UUID(str(goal["goal_id"]))]
+        served = by_goal.get(UUID(str(goal["goal_id"])), [])
         goals.append(
             {
                 "goal_id": str(goal["goal_id"]),
@@ -251,11 +358,16 @@ def value_of(recorded: Recorded, portfolio_id: UUID, at: datetime) -> PortfolioV
     return PortfolioValue(body, totals, red)
 
 
+def month_of_instant(at: datetime) -> str:
+    """The UTC month of an instant: what "to date" means for a value view as of it."""
+    return f"{at.year:04d}-{at.month:02d}"
+
+
 def portfolio_value(
     db: ViewDatabase, portfolio_id: UUID, as_of: datetime | None = None
 ) -> PortfolioValue | None:
     """The value view of a portfolio as recorded at `as_of` (now when None); None if unknown."""
     at = (as_of or datetime.now(UTC)).astimezone(UTC)
     with db.read() as cursor:
-        recorded = _read(cursor, portfolio_id, instant_text(at))
+        recorded = _read(cursor, portfolio_id, instant_text(at), month_of_instant(at))
     return None if recorded is None else value_of(recorded, portfolio_id, at)
