@@ -240,9 +240,8 @@ class ApplicationCore(Application[UUID]):
             aggregate: Any
             if ident in cached:
                 # Never fold onto the cached object itself: other threads may be copying it.
+                # (Once saved, the caller's copy goes into the cache: see `_remember`.)
                 aggregate = replay(copy.deepcopy(cached[ident]), newer.get(ident, ()))
-                if ident in newer:
-                    self._remember([copy.deepcopy(aggregate)])
             else:
                 aggregate = self._find(cls, ident)
             if isinstance(aggregate, cls):
