@@ -24,6 +24,9 @@ from eventsourcing.utils import retry
 #: The class half of the two-key advisory locks taken here (the projector's locks use one
 #: bigint key, a separate key space in PostgreSQL, so the two can never collide).
 WRITE_LOCK_CLASS = zlib.crc32(b"valuetrail:aggregate-writes") & 0x7FFFFFFF
+#: Aggregates share this many locks (by a hash of their id), so a writer never holds more
+#: than this many entries of PostgreSQL's lock table, however many aggregates it writes.
+LOCK_BUCKETS = 64
 #: How long a writer waits for its turn before going ahead optimistically (store retries).
 LOCK_WAIT_SECONDS = 15
 
@@ -117,12 +120,12 @@ def events_after(recorder: AggregateRecorder, versions: Mapping[UUID, int]) -> l
 
 @contextmanager
 def turns(recorder: AggregateRecorder, ids: Iterable[UUID]) -> Iterator[bool]:
-    """Hold PostgreSQL advisory locks on these aggregates (in a fixed order, so two writers
-    never deadlock) until the block ends: writers of the same aggregates take turns, which
+    """Hold PostgreSQL advisory locks on these aggregates' buckets (in a fixed order, so two
+    writers never deadlock) until the block ends: writers of the same aggregates take turns, which
     beats letting them race and redo a large write after each conflict. Yields whether the
     locks are held; elsewhere, or if the wait is too long, the block runs unlocked and the
     store's version check still keeps writes correct."""
-    keys = sorted({zlib.crc32(i.bytes) - 2**31 for i in ids})
+    keys = sorted({zlib.crc32(i.bytes) % LOCK_BUCKETS for i in ids})
     if not keys or _kind(recorder) != "postgres":
         yield False
         return
