@@ -16,6 +16,7 @@ from domain.application import ValuetrailApplication
 from projections.catalog import build_projectors
 from projections.db import ViewDatabase, events_table
 from projections.decisions import DecisionsView
+from projections.rebuild import processes_for, rebuild_in_processes, shared
 from projections.runner import Projector, observe_batches, rebuild_views
 from tests.integration.builders import BOARD, build, opened
 from tests.integration.test_projector import History, dump, fresh_projectors, topic_counts
@@ -200,3 +201,37 @@ def test_several_views_rebuilt_together_leave_each_at_the_head(db_url: str, tmp_
         assert events == topic_counts(app).total()
         assert dump(db, projectors) == before
         db.close()
+
+
+def test_views_rebuilt_in_two_processes_equal_views_built_in_one(
+    fresh_postgres_url: str, tmp_path: Path
+) -> None:
+    key = tmp_path / "audit.pem"
+    with opened(fresh_postgres_url, create_tables=True) as app:
+        history = History(app, random.Random(7))
+        for _ in range(60):
+            history.step()
+        db = ViewDatabase.from_url(fresh_postgres_url)
+        projectors = fresh_projectors(app, db, key)
+        rebuild_views(app, db, [p.view for p in projectors.values()])
+        in_one = dump(db, projectors)
+        names = list(projectors)
+
+        events = rebuild_in_processes(fresh_postgres_url, str(key), names, processes=2)
+
+        assert events == topic_counts(app).total()
+        assert dump(db, projectors) == in_one
+        db.close()
+
+
+def test_the_costliest_view_gets_a_process_of_its_own() -> None:
+    names = ["portfolio_value", "measurement_series", "decision_trail", "audit_chain"]
+
+    assert shared(names, 2) == [
+        ["portfolio_value"],
+        ["measurement_series", "decision_trail", "audit_chain"],
+    ]
+    assert shared(names, 1) == [names]
+    assert shared(["decision_trail"], 2) == [["decision_trail"]]
+    assert processes_for("sqlite:///var/v.db", 10**6, 4) == 1
+    assert processes_for("postgresql://localhost/v", 1000, 4) == 1
