@@ -994,24 +994,20 @@ Where the time goes (cProfile on this log, 2026-11-26), and what would fix the m
   `vt_chain` rows a batch, 25 % of its rebuild) and, in `portfolio_value`, collect a batch's
   state versions and supersede them in memory instead of an UPDATE and an INSERT per event
   (its round trips are about half of its rebuild).
-- **(b) The value view recomputes every benefit's forecast three times per call.** At the end
-  of the history (2,000 benefits with 48-month forecasts, 72,000 measurements) a call spends
-  about 70 % in `value_of` and 30 % reading rows. `initiative_value` (27 %), `benefit_value`
-  for the goals (18 %) and `unattributed_pv_benefits` (13 %) each rebuild the benefit's money
-  series and discount it again: 6,800 `present_value` calls, 238,000 `discount_factor` and
-  611,000 `_in_window` calls. Reading spends half its time in a Python loop turning 72,000
-  rows into Decimals, and PostgreSQL's `ORDER BY observed_on, position` of those rows spills
-  to disk at the default 4 MB `work_mem` (140 of the query's 165 ms; sorting in Python
-  instead was tried: `_actuals` 10 % faster, not kept). Fixes: in domain/valuation.py,
-  compute each benefit's money series, PV and windowed sums once per call and let
-  `initiative_value`, the goals and the unattributed total share them (same operations in the
-  same order, so the figures stay exactly equal), and hoist the rate check and base-month
-  parse out of `present_value`'s loop; by estimate that halves `value_of`: not enough.
-  Reaching the target needs the projection to do the work once: store each benefit version's
-  forecast money series and PV (they depend only on its facts and the portfolio's terms) in
-  `vt_state`, and keep monthly actuals per benefit in the series view (a row per benefit and
-  month, versioned by `recorded_at` like `vt_state`), so a read fetches 2,000 precomputed
-  rows instead of folding 72,000 measurements and recomputing 6,000 present values.
+- **(b) The projection does the valuation work once; a read takes a row per benefit.** First
+  measured at p95 956 ms: a call folded all 72,000 measurements (PostgreSQL's
+  `ORDER BY observed_on, position` spilled to disk at the default 4 MB `work_mem`) and valued
+  every benefit's 48-month forecast three times (per initiative, for the goals, for the
+  unattributed total: 6,800 `present_value` calls). Summing the actuals in SQL per read was
+  tried next (p95 about 600 ms: the database still sorts and aggregates every measurement on
+  each call). Now each benefit version in `vt_state` carries its forecast's PV and running
+  monthly totals under the portfolio's terms, and `vt_measured` holds each benefit's actuals
+  summed after every change (`domain.valuation.measured`), read with one index probe per
+  benefit (`LATERAL` on PostgreSQL); the valuation rules share one `BenefitMoney` per benefit
+  and call. Forecasts and months are stored as `month amount ...` text, which JSON parses far
+  faster than an object per month. Left per call at the end of the history: reading and
+  decoding 2,500 state rows and 2,000 sums (about 40 %), and the rules and rounding for 500
+  initiatives (about 60 %).
 - **(c)** `verify_store` now reads the log with `ViewDatabase.event_rows` (one SELECT per page
   of 5,000 in PostgreSQL's binary format, no Notification objects): it went from
   80,000-100,000 events/s (through `select_notifications`) to the figure above; the SHA-256

@@ -34,7 +34,7 @@ from domain.valuation import (
     unattributed_pv_benefits,
 )
 from projections.codec import loads, months_from_text
-from projections.db import Cursor, ViewDatabase
+from projections.db import Cursor, PostgresViewDatabase, ViewDatabase
 from projections.view import instant_text
 
 VISIBLE = "recorded_at <= ? AND (superseded_at IS NULL OR superseded_at > ?)"
@@ -56,7 +56,9 @@ def _uuid(value: Any) -> UUID | None:
     return None if value in (None, "") else UUID(str(value))
 
 
-def _read(cursor: Cursor, portfolio_id: UUID, at: str, month: str) -> Recorded | None:
+def _read(
+    cursor: Cursor, portfolio_id: UUID, at: str, month: str, *, lateral: bool = False
+) -> Recorded | None:
     cursor.execute(
         f"SELECT aggregate_id, kind, facts FROM vt_state WHERE portfolio_id = ? AND {VISIBLE}"
         " ORDER BY first_position",
@@ -77,7 +79,7 @@ def _read(cursor: Cursor, portfolio_id: UUID, at: str, month: str) -> Recorded |
         return None
     recorded = Recorded(portfolio, initiatives, benefits)
     kinds = {b: facts["measure"]["kind"] for b, facts in benefits.items()}
-    recorded.measured = _measured(cursor, portfolio_id, at, month, kinds)
+    recorded.measured = _measured(cursor, portfolio_id, at, month, kinds, lateral=lateral)
     cursor.execute(
         "SELECT initiative_id, amount FROM vt_spend WHERE portfolio_id = ? AND recorded_at <= ?",
         (str(portfolio_id), at),
@@ -135,8 +137,30 @@ def _actuals(
     return dict(actuals)
 
 
+#: Each benefit's latest vt_measured row recorded by an instant (`?` instant, `?` portfolio).
+_LATEST = (
+    "SELECT m.benefit_id, m.total, m.months, m.last, m.last_month FROM vt_measured m JOIN ("
+    "  SELECT benefit_id, MAX(position) AS position FROM vt_measured"
+    "  WHERE recorded_at <= ? AND portfolio_id = ? GROUP BY benefit_id"
+    ") latest ON latest.benefit_id = m.benefit_id AND latest.position = m.position"
+)
+#: The same, one index probe per benefit (PostgreSQL: about a third of the time of `_LATEST`).
+_LATEST_LATERAL = (
+    "SELECT m.benefit_id, m.total, m.months, m.last, m.last_month FROM vt_series_benefit s"
+    " CROSS JOIN LATERAL (SELECT * FROM vt_measured x WHERE x.benefit_id = s.benefit_id"
+    "  AND x.recorded_at <= ? ORDER BY x.position DESC LIMIT 1) m"
+    " WHERE s.portfolio_id = ?"
+)
+
+
 def _measured(
-    cursor: Cursor, portfolio_id: UUID, at: str, month: str, kinds: dict[str, str]
+    cursor: Cursor,
+    portfolio_id: UUID,
+    at: str,
+    month: str,
+    kinds: dict[str, str],
+    *,
+    lateral: bool,
 ) -> dict[str, Measured]:
     """Each benefit's actuals summed over the months up to `month`, as recorded at `at`.
 
@@ -144,13 +168,7 @@ def _measured(
     one row per benefit. A benefit measured for a month after `month` (a level or amount
     observed ahead of the as-of month) is summed from its measurements instead.
     """
-    cursor.execute(
-        "SELECT m.benefit_id, m.total, m.months, m.last, m.last_month FROM vt_measured m JOIN ("
-        "  SELECT benefit_id, MAX(position) AS position FROM vt_measured"
-        "  WHERE portfolio_id = ? AND recorded_at <= ? GROUP BY benefit_id"
-        ") latest ON latest.benefit_id = m.benefit_id AND latest.position = m.position",
-        (str(portfolio_id), at),
-    )
+    cursor.execute(_LATEST_LATERAL if lateral else _LATEST, (at, str(portfolio_id)))
     sums: dict[str, Measured] = {}
     ahead: dict[str, str] = {}
     for benefit_id, total, months, last, last_month in cursor.fetchall():
@@ -368,6 +386,9 @@ def portfolio_value(
 ) -> PortfolioValue | None:
     """The value view of a portfolio as recorded at `as_of` (now when None); None if unknown."""
     at = (as_of or datetime.now(UTC)).astimezone(UTC)
+    lateral = isinstance(db, PostgresViewDatabase)
     with db.read() as cursor:
-        recorded = _read(cursor, portfolio_id, instant_text(at), month_of_instant(at))
+        recorded = _read(
+            cursor, portfolio_id, instant_text(at), month_of_instant(at), lateral=lateral
+        )
     return None if recorded is None else value_of(recorded, portfolio_id, at)
