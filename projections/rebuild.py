@@ -64,8 +64,9 @@ def rebuild_in_processes(
     """Drop the named views' rows and build them again; returns the events of the log passed.
 
     With `processes` above one the views are shared among that many new processes (spawned:
-    nothing of this one's connections is inherited); the caller keeps holding whatever locks
-    keep projectors away from the views meanwhile.
+    nothing of this one's connections is inherited). The views' tables must exist
+    (`Projector.setup`), and the caller keeps holding whatever locks keep projectors away from
+    the views meanwhile.
     """
     if not _postgres(url):
         processes = 1  # SQLite lets one process write at a time: more would only queue
