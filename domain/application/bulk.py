@@ -99,8 +99,19 @@ def events_after(recorder: AggregateRecorder, versions: Mapping[UUID, int]) -> l
     """The events of each aggregate after the version given for it, in one query."""
     if not versions:
         return []
-    if _kind(recorder) == "postgres":
+    if _kind(recorder) == "postgres" and len(versions) == 1:
         db: Any = recorder
+        ((ident, after),) = versions.items()
+        statement = (
+            "SELECT originator_id, originator_version, topic, state FROM "
+            f"{_pg_table(db)} WHERE originator_id = %s AND originator_version > %s "
+            "ORDER BY originator_version"
+        )
+        with db.datastore.get_connection() as conn, conn.cursor() as cursor:
+            cursor.execute(statement, (ident, after), prepare=True)
+            return [_pg_stored(row) for row in cursor.fetchall()]
+    if _kind(recorder) == "postgres":
+        db = recorder
         ids = list(versions)
         statement = (
             "SELECT e.originator_id, e.originator_version, e.topic, e.state "

@@ -189,23 +189,14 @@ class ApplicationCore(Application[UUID]):
         return self.recorder.max_notification_id() or 0
 
     def _load(self, cls: type[A], ident: UUID, kind: str) -> A:
-        try:
-            aggregate: Any = self.repository.get(ident, projector_func=replay)
-        except AggregateNotFoundError:
-            raise NotFoundError(kind, ident) from None
-        if not isinstance(aggregate, cls):
+        aggregate = self._find(cls, ident)
+        if aggregate is None:
             raise NotFoundError(kind, ident)
         return aggregate
 
     def _find(self, cls: type[A], ident: UUID, *, for_change: bool = True) -> A | None:
-        """The aggregate, or None; `for_change=False` is a look at the cached one, not a copy."""
-        try:
-            aggregate: Any = self.repository.get(
-                ident, projector_func=replay, deepcopy_from_cache=for_change
-            )
-        except AggregateNotFoundError:
-            return None
-        return aggregate if isinstance(aggregate, cls) else None
+        """The aggregate, or None; `for_change=False` may hand out the cached object itself."""
+        return self._find_many(cls, [ident], for_change=for_change).get(ident)
 
     def _find_receipt(self, ident: UUID) -> Receipt | None:
         """A receipt, usually absent: one query, no snapshot lookup (receipts never change)."""
@@ -221,9 +212,13 @@ class ApplicationCore(Application[UUID]):
             folded[ident] = event.mutate(folded.get(ident))
         return {i: r for i, r in folded.items() if isinstance(r, Receipt)}
 
-    def _find_many(self, cls: type[A], ids: Sequence[UUID]) -> dict[UUID, A]:
-        """Aggregates to change, by id (the absent left out): those in the cache are brought up
-        to date with one query for all of them; each comes back as the caller's own copy."""
+    def _find_many(
+        self, cls: type[A], ids: Sequence[UUID], *, for_change: bool = True
+    ) -> dict[UUID, A]:
+        """Aggregates by id (the absent left out), those in the cache brought up to date with
+        one query for all of them. Cached objects are never changed in place (other threads
+        may be reading them): for a change each comes back as the caller's own copy, and a
+        look (`for_change=False`) gets the cached object, or its successor in the cache."""
         cache = self.repository.cache
         cached: dict[UUID, Any] = {}
         if cache is not None:
@@ -239,27 +234,37 @@ class ApplicationCore(Application[UUID]):
         for ident in ids:
             aggregate: Any
             if ident in cached:
-                # Never fold onto the cached object itself: other threads may be copying it.
-                # (Once saved, the caller's copy goes into the cache: see `_remember`.)
-                aggregate = replay(copy.deepcopy(cached[ident]), newer.get(ident, ()))
+                aggregate, events = cached[ident], newer.get(ident)
+                if for_change or events:
+                    aggregate = replay(copy.deepcopy(aggregate), events or ())
+                    if not for_change:
+                        self._remember([aggregate])
             else:
-                aggregate = self._find(cls, ident)
+                try:
+                    aggregate = self.repository.get(
+                        ident, projector_func=replay, deepcopy_from_cache=for_change
+                    )
+                except AggregateNotFoundError:
+                    continue
             if isinstance(aggregate, cls):
                 found[ident] = aggregate
         return found
 
-    def _remember(self, aggregates: Iterable[Aggregate]) -> None:
-        """Put up-to-date aggregates (no pending events, no other holder) in the cache, unless
-        it holds a newer version already, so the next read fetches fewer events."""
+    def _remember(self, aggregates: Iterable[Aggregate | None]) -> None:
+        """Refresh cached aggregates with these newer versions (up to date, no pending events,
+        changed by no one from now on), so the next read fetches fewer events. Only aggregates
+        already cached are refreshed: new receipts and the like never crowd the cache."""
         cache = self.repository.cache
         if cache is None:
             return
         for aggregate in aggregates:
+            if aggregate is None:
+                continue
             try:
                 current: Any = cache.get(aggregate.id)
             except KeyError:
-                current = None
-            if current is None or current.version < aggregate.version:
+                continue
+            if current.version < aggregate.version:
                 cache.put(aggregate.id, aggregate)
 
     def _load_for_change(
@@ -280,6 +285,7 @@ class ApplicationCore(Application[UUID]):
                 processing_event.aggregates[aggregate.id] = aggregate
         recordings = self._record_events(processing_event.events)
         self._take_snapshots(processing_event)
+        self._remember(aggregates)
         self._notify(recordings)
         if not recordings:
             return self.head_position()

@@ -101,13 +101,10 @@ class MeasurementUseCases(ApplicationCore):
                     if not changed and once is None:
                         return Written(result, self.head_position())
                     try:
-                        written = self._save_once([*changed, *receipts], result, once, meta)
+                        return self._save_once([*changed, *receipts], result, once, meta)
                     except IntegrityError:
                         if attempt_number > 0:  # the first refusal is often a duplicate: retry
                             backoff(attempt_number)
-                        continue
-                    self._remember(changed)
-                    return written
         raise ConcurrencyError("benefit", ", ".join(str(i["benefit_id"]) for i in items[:3]))
 
     def _plan(
