@@ -197,7 +197,7 @@ def rebuild_views(
 def _apply_page(db: ViewDatabase, view: View, position: int, page: Page) -> None:
     """Apply a page's events of the view's topics to a view that is at `position`."""
     envelopes = page.envelopes
-    if view.topics is not None and view.topics != frozenset(e.topic for e in envelopes):
+    if view.topics is not None:
         envelopes = [e for e in envelopes if e.topic in view.topics]
     with db.transaction() as cursor:
         if claim_position(cursor, view.name) != position:
