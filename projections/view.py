@@ -62,13 +62,13 @@ class Envelope:
     def recorded_at(self) -> str:
         """The event's timestamp as fixed-width UTC text (sorts like the instant)."""
         if self._recorded_at is None:
-            stored = None if self._event is not _UNDECODED else stored_timestamp(self.notification)
-            self._recorded_at = instant_text(stored or self.event.timestamp)
+            stored = None if self._event is not _UNDECODED else stored_instant(self.notification)
+            self._recorded_at = stored or instant_text(self.event.timestamp)
         return self._recorded_at
 
 
-def stored_timestamp(notification: Notification) -> datetime | None:
-    """The event's timestamp read from its stored JSON without decoding the rest, if it is there.
+def stored_instant(notification: Notification) -> str | None:
+    """The event's timestamp as `instant_text`, read from its stored JSON without decoding it.
 
     The JSON transcoder writes the timestamp first; anything else (another transcoder, a
     compressed or encrypted state) gives None and the caller decodes the event.
@@ -77,9 +77,11 @@ def stored_timestamp(notification: Notification) -> datetime | None:
     if not state.startswith(_STORED_TIMESTAMP):
         return None
     start = len(_STORED_TIMESTAMP)
-    end = state.find(b'"', start)
+    text = state[start : state.find(b'"', start)].decode("ascii", errors="replace")
+    if len(text) == 32 and text[10] == "T" and text[19] == "." and text.endswith("+00:00"):
+        return text  # UTC to the microsecond already: exactly what instant_text writes
     try:
-        return datetime.fromisoformat(state[start:end].decode("ascii"))
+        return instant_text(datetime.fromisoformat(text))
     except ValueError:
         return None
 

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from typing import Any
+from uuid import uuid4
 
+import pytest
 from eventsourcing.persistence import Notification
 
 from domain.application import ValuetrailApplication
 from projections.states import KINDS, StatesView
-from projections.view import Envelope, instant_text, stored_timestamp
+from projections.view import Envelope, instant_text, stored_instant
 from tests.unit.builders import FEED, benefit, initiative, new_app, portfolio
 from tests.unit.test_stored_events_contract import lines
 
@@ -44,11 +46,11 @@ def counting(
     return counted, calls
 
 
-def test_the_stored_timestamp_is_the_decoded_events() -> None:
+def test_the_stored_instant_is_the_decoded_events() -> None:
     app = new_app()
     for notification in logged(app):
         event: Any = app.mapper.to_domain_event(notification)
-        assert stored_timestamp(notification) == event.timestamp
+        assert stored_instant(notification) == instant_text(event.timestamp)
         decode, calls = counting(app.mapper.to_domain_event)
         envelope = Envelope(notification.id, notification, decode=decode)
 
@@ -83,7 +85,7 @@ def test_a_state_stored_in_another_form_is_decoded_for_its_timestamp() -> None:
     decode, calls = counting(app.mapper.to_domain_event)
     envelope = Envelope(notification.id, notification, decode=decode)
 
-    assert stored_timestamp(notification) is None
+    assert stored_instant(notification) is None
     event: Any = app.mapper.to_domain_event(stored)
     assert envelope.recorded_at == instant_text(event.timestamp)
     assert calls == [notification.id]
@@ -96,3 +98,23 @@ def test_the_value_view_reads_every_topic_its_aggregates_store() -> None:
     assert StatesView.topics is not None
     assert stored <= StatesView.topics
     assert all(topic.startswith(tuple(KINDS)) for topic in StatesView.topics)
+
+
+@pytest.mark.parametrize(
+    ("stored", "instant"),
+    [
+        ("2026-11-26T14:36:15.608731+00:00", "2026-11-26T14:36:15.608731+00:00"),
+        ("2026-11-26T14:36:15+00:00", "2026-11-26T14:36:15.000000+00:00"),  # no microseconds
+        ("2026-11-26T15:36:15.608731+01:00", "2026-11-26T14:36:15.608731+00:00"),
+    ],
+)
+def test_a_stored_timestamp_reads_as_the_instant_text_of_its_utc_instant(
+    stored: str, instant: str
+) -> None:
+    state = b'{"timestamp":{"_type_":"datetime_iso","_data_":"' + stored.encode() + b'"},"a":1}'
+    notification = Notification(
+        id=1, originator_id=uuid4(), originator_version=0, topic="t", state=state
+    )
+
+    assert stored_instant(notification) == instant
+    assert instant == instant_text(datetime.fromisoformat(stored))
