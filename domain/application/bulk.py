@@ -7,6 +7,8 @@ tests) falls back to the recorder's own per-aggregate reads, which give the same
 
 from __future__ import annotations
 
+import threading
+import weakref
 import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -137,10 +139,29 @@ def turns(recorder: AggregateRecorder, ids: Iterable[UUID]) -> Iterator[bool]:
     locks are held; elsewhere, or if the wait is too long, the block runs unlocked and the
     store's version check still keeps writes correct."""
     keys = sorted({zlib.crc32(i.bytes) % LOCK_BUCKETS for i in ids})
-    if not keys or _kind(recorder) != "postgres":
+    db: Any = recorder
+    # The lock holds a connection while the block uses another: too small a pool goes unlocked.
+    if not keys or _kind(recorder) != "postgres" or db.datastore.pool.max_size < 2:
         yield False
         return
-    db: Any = recorder
+    # One writer per process waits on the database at a time; the others wait here, without
+    # holding a connection each.
+    local = _process_turns.setdefault(db.datastore, threading.Lock())
+    if not local.acquire(timeout=LOCK_WAIT_SECONDS):
+        yield False
+        return
+    try:
+        with _advisory_locks(db, keys) as held:
+            yield held
+    finally:
+        local.release()
+
+
+_process_turns: weakref.WeakKeyDictionary[Any, threading.Lock] = weakref.WeakKeyDictionary()
+
+
+@contextmanager
+def _advisory_locks(db: Any, keys: list[int]) -> Iterator[bool]:
     with db.datastore.get_connection() as conn:
         try:
             with conn.transaction(), conn.cursor() as cursor:

@@ -91,3 +91,14 @@ def test_turns_elsewhere_run_unlocked(tmp_path: Path) -> None:
 def test_turns_on_nothing_take_no_lock(db_url: str) -> None:
     with opened(db_url, create_tables=True) as app, turns(app.recorder, []) as held:
         assert held is False
+
+
+@pytest.mark.postgres
+def test_a_pool_of_one_connection_writes_batches_unlocked(fresh_postgres_url: str) -> None:
+    with opened(fresh_postgres_url, create_tables=True) as setup:
+        s = build(setup)
+    with opened(fresh_postgres_url, POSTGRES_POOL_SIZE="1", POSTGRES_MAX_OVERFLOW="0") as app:
+        with turns(app.recorder, [s.benefit_id]) as held:
+            assert held is False  # the lock would take the only connection the write needs
+        items = measurement_items(s.benefit_id, 20)
+        assert app.record_measurements(items, meta=FINANCE).value.created == 20
