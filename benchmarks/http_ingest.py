@@ -19,6 +19,7 @@ Baseline and HTTP run in alternating blocks (ABBA); each ratio is the median of 
     python benchmarks/http_ingest.py --quick    # smoke run, under a minute
     python benchmarks/http_ingest.py --write    # full run, then update docs/PERFORMANCE.md
     python benchmarks/http_ingest.py --profile  # cProfile the same request mix in-process
+    python benchmarks/http_ingest.py --profile --profile-dump DIR  # also save DIR/*.prof
 """
 
 from __future__ import annotations
