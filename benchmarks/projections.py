@@ -992,8 +992,10 @@ Where the time goes (cProfile on this log, 2026-11-26), and what would fix the m
   transaction of its own; the sealer decodes nothing (it hashes the stored record and reads
   the timestamp from the stored JSON), so the 93,000 receipts are never decoded; (3) the
   command shares the views among two processes on PostgreSQL when the log holds 100,000
-  events or more (`portfolio_value`, about half the work, in one; 20-30 % less time than one
-  process on this 2-CPU machine); (4) rows go in with one COPY per table and batch, a batch
+  events or more (`portfolio_value`, about half the work, in its own, the others in a second
+  one it starts): in alternating runs on this shared machine 6-30 % less time than one
+  process, though about 15 % more CPU in all (each process reads the log, and both decode the
+  measurements), so on a saturated machine `--processes 1` can be faster; (4) rows go in with one COPY per table and batch, a batch
   of `portfolio_value` versions supersedes its own versions in memory (one pipelined UPDATE
   per aggregate already in the table), and a rebuild empties the tables with TRUNCATE (a
   DELETE left every old row as a dead tuple and, without a vacuum, made the next rebuild's
