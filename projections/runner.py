@@ -68,8 +68,12 @@ def read_page(
     head = app.recorder.max_notification_id() or 0
     if head <= start:
         return None
-    notifications = app.recorder.select_notifications(
-        start=start + 1, limit=size, stop=head, topics=sorted(topics)
+    notifications = (  # no topics would be read as no filter
+        app.recorder.select_notifications(
+            start=start + 1, limit=size, stop=head, topics=sorted(topics)
+        )
+        if topics
+        else []
     )
     reached = notifications[-1].id if len(notifications) == size else head
     envelopes = [Envelope(n.id, n, decode=decode) for n in notifications]
@@ -173,6 +177,8 @@ def rebuild_views(
     in a transaction of its own, so an interrupted rebuild leaves every view consistent (and
     `catch_up` carries on from there). Runs to the head, events written meanwhile included.
     """
+    if not views:
+        return 0
     for view in views:
         view.forget()
     with db.transaction() as cursor:

@@ -14,10 +14,11 @@ import psycopg
 
 from domain.application import ValuetrailApplication
 from projections.catalog import build_projectors
-from projections.db import ViewDatabase, events_table
+from projections.db import Cursor, ViewDatabase, events_table
 from projections.decisions import DecisionsView
 from projections.rebuild import processes_for, rebuild_in_processes, shared
 from projections.runner import Projector, observe_batches, rebuild_views
+from projections.view import Envelope, View
 from tests.integration.builders import BOARD, build, opened
 from tests.integration.test_projector import History, dump, fresh_projectors, topic_counts
 
@@ -235,3 +236,31 @@ def test_the_costliest_view_gets_a_process_of_its_own() -> None:
     assert shared(["decision_trail"], 2) == [["decision_trail"]]
     assert processes_for("sqlite:///var/v.db", 10**6, 4) == 1
     assert processes_for("postgresql://localhost/v", 1000, 4) == 1
+
+
+class Idle(View):
+    """A view of no topics at all: it is told of no event, yet keeps up with the log."""
+
+    name = "idle"
+    topics: frozenset[str] | None = frozenset()
+
+    def __init__(self) -> None:
+        self.told: list[int] = []
+
+    def apply(self, cursor: Cursor, batch: Sequence[Envelope]) -> None:
+        self.told += [envelope.position for envelope in batch]
+
+
+def test_a_view_of_no_topics_is_told_of_no_event_and_still_reaches_the_head(db_url: str) -> None:
+    with opened(db_url, create_tables=True) as app:
+        build(app)
+        db = ViewDatabase.from_url(db_url)
+        view = Idle()
+        projector = Projector(app, db, view)
+        projector.setup()
+
+        assert projector.catch_up(3) == topic_counts(app).total()
+        assert projector.position() == app.head_position()
+        assert rebuild_views(app, db, [view], batch_size=3) == topic_counts(app).total()
+        assert view.told == []
+        db.close()
