@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID
 
 import psycopg
+from eventsourcing.persistence import Notification
 from psycopg.sql import SQL, Identifier
 from psycopg_pool import ConnectionPool
 
@@ -96,6 +97,47 @@ class ViewDatabase(ABC):
         return [
             (position, _uuid_bytes(originator), version, topic, state)
             for position, originator, version, topic, state in rows
+        ]
+
+    def notifications(
+        self,
+        cursor: Cursor,
+        table: str,
+        *,
+        schema: str | None,
+        after: int,
+        limit: int,
+        stop: int | None = None,
+        topics: Sequence[str] | None = None,
+    ) -> list[Notification] | None:
+        """What the recorder's `select_notifications` gives, read with `cursor`, or None.
+
+        On PostgreSQL one SELECT in the binary format: about twice the rate of the recorder's
+        rows made into dictionaries first. None on SQLite: read through the recorder there.
+        """
+        if not isinstance(cursor, _PgCursor):
+            return None
+        at, source = self._log(table, schema)
+        where, params = [f"{at} > ?"], [after]
+        if stop is not None:
+            where.append(f"{at} <= ?")
+            params.append(stop)
+        query = (
+            f"SELECT {at}, originator_id, originator_version, topic, state FROM {source}"
+            f" WHERE {' AND '.join(where)}{' AND topic = ANY(?)' if topics is not None else ''}"
+            f" ORDER BY {at} LIMIT ?"
+        )
+        tail: tuple[Any, ...] = (list(topics), limit) if topics is not None else (limit,)
+        cursor.execute_binary(query, (*params, *tail))
+        return [
+            Notification(
+                id=position,
+                originator_id=originator,
+                originator_version=version,
+                topic=topic,
+                state=state,
+            )
+            for position, originator, version, topic, state in cursor.fetchall()
         ]
 
     def count_events_sql(self, table: str, *, schema: str | None = None) -> str:

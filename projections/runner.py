@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from eventsourcing.persistence import PersistenceError
+from eventsourcing.persistence import Notification, PersistenceError
 
 from domain.application import ValuetrailApplication
 from projections.db import Cursor, ViewDatabase, events_table
@@ -60,7 +60,7 @@ def read_page(
     """
     decode = app.mapper.to_domain_event
     if topics is None:
-        notifications = app.recorder.select_notifications(start=start + 1, limit=size)
+        notifications = _select(app, db, cursor, start, size, None, None)
         if not notifications:
             return None
         envelopes = [Envelope(n.id, n, decode=decode) for n in notifications]
@@ -68,18 +68,34 @@ def read_page(
     head = app.recorder.max_notification_id() or 0
     if head <= start:
         return None
-    notifications = (  # no topics would be read as no filter
-        app.recorder.select_notifications(
-            start=start + 1, limit=size, stop=head, topics=sorted(topics)
-        )
-        if topics
-        else []
-    )
+    notifications = _select(app, db, cursor, start, size, head, topics) if topics else []
     reached = notifications[-1].id if len(notifications) == size else head
     envelopes = [Envelope(n.id, n, decode=decode) for n in notifications]
     table, schema = events_table(app)
     cursor.execute(db.count_events_sql(table, schema=schema), (start, reached))
     return Page(envelopes, reached, int(cursor.fetchone()[0]))
+
+
+def _select(
+    app: ValuetrailApplication,
+    db: ViewDatabase,
+    cursor: Cursor,
+    start: int,
+    size: int,
+    stop: int | None,
+    topics: frozenset[str] | None,
+) -> Sequence[Notification]:
+    """Up to `size` events after `start` (up to `stop`, of `topics`): raw where it is faster."""
+    table, schema = events_table(app)
+    wanted = sorted(topics) if topics is not None else None
+    raw = db.notifications(
+        cursor, table, schema=schema, after=start, limit=size, stop=stop, topics=wanted
+    )
+    if raw is not None:
+        return raw
+    return app.recorder.select_notifications(
+        start=start + 1, limit=size, stop=stop, topics=wanted or ()
+    )
 
 
 class Projector:
