@@ -984,25 +984,28 @@ Where the time goes (cProfile on this log, 2026-11-26), and what would fix the m
   rebuild` ran the views one after another and each read and decoded the whole log (under
   4,000 events/s for all four; `mapper.to_domain_event` was 63 % of `decision_trail`'s
   rebuild, which uses 2 of the 12 topics). Now: (1) a view declares its topics and, alone,
-  reads only those (`select_notifications(topics=...)`, the page ending at the log's head as
-  read before it, so no event committed meanwhile is passed over), still tracking the whole
-  range and counting the events it went past; (2) `rebuild_views` rebuilds several views in
-  one pass: each page is read once, events are decoded lazily (`Envelope.event`) and at most
-  once, and each view applies the page's events of its topics and its position in a
-  transaction of its own; the sealer decodes nothing (it hashes the stored record and reads
-  the timestamp from the stored JSON), so the 93,000 receipts are never decoded; (3) the
-  command shares the views among two processes on PostgreSQL when the log holds 100,000
-  events or more (`portfolio_value`, about half the work, in its own, the others in a second
-  one it starts): in alternating runs on this shared machine 6-30 % less time than one
-  process, though about 15 % more CPU in all (each process reads the log, and both decode the
-  measurements), so on a saturated machine `--processes 1` can be faster; (4) rows go in with one COPY per table and batch, a batch
-  of `portfolio_value` versions supersedes its own versions in memory (one pipelined UPDATE
-  per aggregate already in the table), and a rebuild empties the tables with TRUNCATE (a
-  DELETE left every old row as a dead tuple and, without a vacuum, made the next rebuild's
-  lookups slower by the size of the old table). Where the one-pass time goes now (cProfile,
-  one process): `portfolio_value` 55 % (decoding its 103,000 events 17 %, folding them 8 %,
-  summing actuals for `vt_measured` 10 %, its state versions 7 %), the sealer 19 %, reading
-  the log 11 %, `measurement_series` 8 %; COPY is 13 % across the views.
+  reads only those (filtered in SQL, the page ending at the log's head as read before it, so
+  no event committed meanwhile is passed over), still tracking the whole range and counting
+  the events it went past; on PostgreSQL a page is one SELECT in the binary format
+  (`ViewDatabase.notifications`, twice the rate of the recorder's dictionary rows);
+  (2) `rebuild_views` rebuilds several views in one pass: each page is read once, events are
+  decoded lazily (`Envelope.event`) and at most once, and each view applies the page's events
+  of its topics and its position in a transaction of its own; the sealer decodes nothing (it
+  hashes the stored record and reads the timestamp from the stored JSON), so the 93,000
+  receipts are never decoded; (3) the command shares the views among two processes on
+  PostgreSQL when the log holds 100,000 events or more (`portfolio_value`, about half the
+  work, in its own, the others in a second one it starts): in alternating runs on this shared
+  machine 6-30 % less time than one process (11-13 s against 15-16 s for all four views at a
+  load of 1.6), though about 15 % more CPU in all (each process reads the log, and both decode
+  the measurements), so on a saturated machine `--processes 1` can be faster; (4) rows go in
+  with one COPY per table and batch, a batch of `portfolio_value` versions supersedes its own
+  versions in memory (one pipelined UPDATE per aggregate already in the table), and a rebuild
+  empties the tables with TRUNCATE (a DELETE left every old row as a dead tuple and, without a
+  vacuum, made the next rebuild's lookups slower by the size of the old table). Where the
+  one-pass time goes now (cProfile, one process): `portfolio_value` 55 % (decoding its 103,000
+  events 17 %, folding them 8 %, summing actuals for `vt_measured` 10 %, its state versions
+  7 %), the sealer 19 %, reading the log 11 % (before the binary read), `measurement_series`
+  8 %; COPY is 13 % across the views.
 - **(b) The projection does the valuation work once; a read takes a row per benefit.** First
   measured at p95 956 ms: a call folded all 72,000 measurements (PostgreSQL's
   `ORDER BY observed_on, position` spilled to disk at the default 4 MB `work_mem`) and valued
