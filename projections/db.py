@@ -118,17 +118,19 @@ class ViewDatabase(ABC):
         if not isinstance(cursor, _PgCursor):
             return None
         at, source = self._log(table, schema)
-        where, params = [f"{at} > ?"], [after]
+        where = [f"{at} > ?"]
+        params: list[Any] = [after]
         if stop is not None:
             where.append(f"{at} <= ?")
             params.append(stop)
+        if topics is not None:
+            where.append("topic = ANY(?)")
+            params.append(list(topics))
         query = (
             f"SELECT {at}, originator_id, originator_version, topic, state FROM {source}"
-            f" WHERE {' AND '.join(where)}{' AND topic = ANY(?)' if topics is not None else ''}"
-            f" ORDER BY {at} LIMIT ?"
+            f" WHERE {' AND '.join(where)} ORDER BY {at} LIMIT ?"
         )
-        tail: tuple[Any, ...] = (list(topics), limit) if topics is not None else (limit,)
-        cursor.execute_binary(query, (*params, *tail))
+        cursor.execute_binary(query, (*params, limit))
         return [
             Notification(
                 id=position,
@@ -273,9 +275,8 @@ def empty_tables(cursor: Cursor, tables: Sequence[str]) -> None:
 def insert_rows(cursor: Cursor, table: str, columns: str, rows: Sequence[Sequence[Any]]) -> None:
     """Insert rows (values for `columns`, "a, b, c") into a view table, all in one go.
 
-    One COPY on PostgreSQL, `executemany` on SQLite.
-    COPY sends every row in one stream (about ten times the rate of a pipelined INSERT per
-    row); SQLite's `executemany` is already a loop in C over one prepared statement.
+    One COPY on PostgreSQL: every row in one stream, about ten times the rate of a pipelined
+    INSERT per row. `executemany` on SQLite, already a loop in C over one prepared statement.
     """
     if not rows:
         return
@@ -304,7 +305,7 @@ class _PgCursor:
         return self._cursor.executemany(self._sql(sql), rows)
 
     def copy_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-        """COPY rows into a table (text format: every value as `str` would write it)."""
+        """COPY rows into a table (values adapted as for any statement)."""
         statement = SQL("COPY {} ({}) FROM STDIN").format(
             Identifier(table), SQL(", ").join(map(Identifier, columns))
         )
