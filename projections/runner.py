@@ -98,16 +98,28 @@ def _select(
     )
 
 
+#: The least time between two batches of a running view while events trickle in: under a
+#: stream of single writes each view applies a batch of them, not one event per wake-up.
+GATHER_SECONDS = 0.05
+
+
 class Projector:
     """Keeps one view up to date with the event log, exactly once."""
 
     def __init__(
-        self, app: ValuetrailApplication, db: ViewDatabase, view: View, *, batch_size: int = 500
+        self,
+        app: ValuetrailApplication,
+        db: ViewDatabase,
+        view: View,
+        *,
+        batch_size: int = 500,
+        gather: float = GATHER_SECONDS,
     ) -> None:
         self.app = app
         self.db = db
         self.view = view
         self.batch_size = batch_size
+        self.gather = gather
 
     def setup(self) -> None:
         """Create the tracking table and the view's tables."""
@@ -166,10 +178,20 @@ class Projector:
                         continue
                     log.info("projector active for view %s", self.view.name)
                     self.setup()
+                    applied = 0.0
                     while not stop.is_set():
-                        if self.process_batch() == 0:
-                            self.db.wait_for_events(channel, idle_wait)
+                        count = self.process_batch()
                         failures = 0
+                        if count >= self.batch_size:
+                            continue  # more are waiting in the log
+                        if count:
+                            applied = time.monotonic()
+                        self.db.wait_for_events(channel, idle_wait)
+                        # A steady stream of single writes wakes the view for each event: let
+                        # them gather, so it applies a batch at most every `gather` seconds.
+                        pause = self.gather - (time.monotonic() - applied)
+                        if pause > 0:
+                            stop.wait(pause)
             except (PersistenceError, OSError, RuntimeError) as error:
                 # A dropped connection or a busy store: back off, reconnect, carry on.
                 failures += 1
