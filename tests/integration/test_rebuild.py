@@ -5,6 +5,8 @@ across gaps in positions or an event committed while a view reads."""
 from __future__ import annotations
 
 import random
+import threading
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -273,4 +275,35 @@ def test_a_view_of_no_topics_is_told_of_no_event_and_still_reaches_the_head(db_u
         assert projector.position() == app.head_position()
         assert rebuild_views(app, db, [view], batch_size=3) == topic_counts(app).total()
         assert view.told == []
+        db.close()
+
+
+def test_a_running_view_applies_a_stream_of_single_writes_in_batches(db_url: str) -> None:
+    with opened(db_url, create_tables=True) as app:
+        setup = build(app)
+        db = ViewDatabase.from_url(db_url)
+        projector = Projector(app, db, DecisionsView(), gather=0.3)
+        projector.setup()
+        projector.catch_up()
+        batches: list[int] = []
+        stop_observing = observe_batches(lambda _view, events, _position: batches.append(events))
+        stop = threading.Event()
+        runner = threading.Thread(target=projector.run, args=(stop,), kwargs={"idle_wait": 0.05})
+        runner.start()
+        try:
+            for n in range(12):  # a write every ~60 ms, each waking the view
+                propose(app, setup.portfolio_id, f"Pilot {n}")
+                time.sleep(0.05)
+            deadline = time.monotonic() + 10
+            while projector.position() < app.head_position() and time.monotonic() < deadline:
+                time.sleep(0.02)
+        finally:
+            stop.set()
+            runner.join(10)
+            stop_observing()
+
+        assert projector.position() == app.head_position()
+        assert proposed(db) == 13
+        # One batch per event would be 12; gathering for 0.3 s leaves a handful.
+        assert 1 <= len(batches) <= 6, batches
         db.close()
