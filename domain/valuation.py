@@ -135,6 +135,13 @@ def _ordinal(month: str) -> int:
     return year * 12 + mon - 1
 
 
+@lru_cache(maxsize=1024)
+def _checked(month: str, field: str) -> str:
+    """`month` if it is a valid `YYYY-MM` (else ValidationError naming `field`); cached."""
+    parse_month(month, field)
+    return month
+
+
 def month_index(month: str, base_month: str) -> int:
     """Months from `base_month` to `month` (negative when `month` is earlier)."""
     return _ordinal(month) - _ordinal(base_month)
@@ -242,6 +249,8 @@ def effective_shares(benefit: BenefitFacts) -> dict[UUID, Decimal]:
 
 
 def _unattributed_share(benefit: BenefitFacts) -> Decimal:
+    if not benefit.shares:  # all of it is the accountable initiative's
+        return ZERO
     with localcontext(_CONTEXT):
         return ONE - sum(effective_shares(benefit).values(), ZERO)
 
@@ -401,7 +410,7 @@ def benefit_money(
     `forecast` is its forecast valued before under these terms, and `seen` its actuals summed
     up to `as_of_month`, when the caller has them; otherwise both come from `benefit`.
     """
-    parse_month(as_of_month, "as_of_month")
+    _checked(as_of_month, "as_of_month")
 
     def series() -> dict[str, Decimal]:
         return monetary_series(benefit, benefit.forecast, terms.currency)
@@ -519,17 +528,20 @@ def initiative_value(
     terms: PortfolioTerms,
     as_of_month: str,
     money: Mapping[UUID, BenefitMoney] | None = None,
+    pv_costs: Decimal | None = None,
 ) -> ValueFigures:
     """An initiative's figures, counting each benefit with the share attributed to it.
 
-    `money` holds the benefits' money series when the caller rates them for several purposes.
+    `money` holds the benefits' money figures when the caller rates them for several purposes,
+    and `pv_costs` the present value of the whole cost forecast under `terms` when the caller
+    valued it before (a stopped initiative's costs are valued again around the stop).
     """
-    parse_month(as_of_month, "as_of_month")
+    _checked(as_of_month, "as_of_month")
     # A stop decision cuts off everything forecast after the stop month: it is forgone/avoided,
     # and no longer expected, so it leaves forecast_to_date too. Actuals still count.
     stop = initiative.stopped_month if initiative.status == "stopped" else None
     if stop is not None:
-        parse_month(stop, "stopped_month")
+        _checked(stop, "stopped_month")
     pv_b = forgone = realised = planned = ZERO
     with localcontext(_CONTEXT):
         for benefit in benefits:
@@ -546,7 +558,10 @@ def initiative_value(
                 forgone += share * present_value(series.forecast(), terms, after=stop)
             realised += share * series.realised
             planned += share * series.planned(_earlier(as_of_month, stop))
-        pv_c = present_value(initiative.cost_forecast, terms, until=stop)
+        if stop is None and pv_costs is not None:
+            pv_c = pv_costs
+        else:
+            pv_c = present_value(initiative.cost_forecast, terms, until=stop)
         avoided = ZERO
         if stop is not None:
             avoided = present_value(initiative.cost_forecast, terms, after=stop)
@@ -626,11 +641,13 @@ def realisation_pct(realised: Decimal, forecast: Decimal) -> Decimal | None:
 # ------------------------------------------------------------------------------ presentation
 
 
+_PLACES = {places: Decimal(1).scaleb(-places) for places in (1, 2)}
+
+
 def _fixed(value: Decimal | None, places: int) -> str | None:
     if value is None:
         return None
-    with localcontext(_PRESENT_CONTEXT):
-        rounded = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    rounded = value.quantize(_PLACES[places], rounding=ROUND_HALF_UP, context=_PRESENT_CONTEXT)
     if rounded.is_zero():
         rounded = rounded.copy_abs()  # never show "-0.00"
     return f"{rounded:f}"

@@ -18,7 +18,7 @@ from domain.facts import benefit_facts as facts_of
 from domain.facts import terms_of
 from domain.initiative import Initiative
 from domain.portfolio import Portfolio
-from domain.valuation import PortfolioTerms, forecast_money, measured
+from domain.valuation import PortfolioTerms, forecast_money, measured, present_value
 from projections.codec import dumps, loads, months_text
 from projections.db import Cursor, insert_rows
 from projections.value import terms_from, terms_key
@@ -78,7 +78,7 @@ def initiative_facts(i: Initiative) -> dict[str, Any]:
         "depends_on": i.depends_on,
         "people_demand": i.people_demand,
         "status": i.status,
-        "cost_forecast": i.cost_forecast,
+        "cost_forecast": months_text(i.cost_forecast),
         "cost_forecast_revision": i.cost_forecast_revision,
         "stopped_month": i.stopped_month,
         "lessons": i.lessons,
@@ -144,11 +144,14 @@ class StatesView(View):
 
     def create(self, cursor: Cursor) -> None:
         super().create(cursor)
-        # Benefit rows written before forecasts were valued in the view (and actuals summed
-        # in vt_measured) cannot answer a value read: start the view again from the log.
-        cursor.execute("SELECT facts FROM vt_state WHERE kind = 'benefit' LIMIT 1")
-        row = cursor.fetchone()
-        if row is not None and "forecast_money" not in loads(row[0]):
+        # Rows written before forecasts were valued in the view (and actuals summed in
+        # vt_measured) cannot answer a value read: start the view again from the log.
+        stale = False
+        for kind, valued in (("benefit", "forecast_money"), ("initiative", "cost_money")):
+            cursor.execute("SELECT facts FROM vt_state WHERE kind = ? LIMIT 1", (kind,))
+            row = cursor.fetchone()
+            stale = stale or (row is not None and valued not in loads(row[0]))
+        if stale:
             self.reset(cursor)
             track(cursor, self.name, 0)
 
@@ -245,6 +248,11 @@ class StatesView(View):
             self._terms[aggregate.id] = terms_of(aggregate)
         elif kind == "initiative":
             facts, portfolio_id = initiative_facts(aggregate), str(aggregate.portfolio_id)
+            terms = self._terms_of(cursor, aggregate.portfolio_id)
+            facts["cost_money"] = {
+                "terms": terms_key(terms),
+                "pv": str(present_value(aggregate.cost_forecast, terms)),
+            }
             owners = f",{aggregate.parent_id}," if aggregate.parent_id else ""
         else:
             facts, portfolio_id = benefit_facts(aggregate), str(aggregate.portfolio_id)

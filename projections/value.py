@@ -6,9 +6,12 @@ The rows say what was recorded by `as_of` (transaction time); the value rules of
 
 from __future__ import annotations
 
+import functools
+import itertools
+import threading
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -16,6 +19,7 @@ from uuid import UUID
 
 from domain.valuation import (
     BenefitFacts,
+    BenefitMoney,
     ForecastMoney,
     InitiativeFacts,
     Measured,
@@ -50,25 +54,84 @@ class Recorded:
     #: Each benefit's actuals summed over the months up to the as-of month.
     measured: dict[str, Measured] = field(default_factory=dict)
     spend: dict[str, Decimal] = field(default_factory=dict)
+    #: What is worked out from each version's facts, kept with the decoded row (`_Versions`).
+    memos: dict[str, dict[Any, Any]] = field(default_factory=dict)
+
+
+@functools.lru_cache(maxsize=65_536)
+def _id(text: str) -> UUID:
+    """The UUID of an id stored as text (the same ids recur on every read)."""
+    return UUID(text)
 
 
 def _uuid(value: Any) -> UUID | None:
-    return None if value in (None, "") else UUID(str(value))
+    return None if value in (None, "") else _id(str(value))
+
+
+class _Versions:
+    """Decoded `vt_state` rows by (database, aggregate, version), shared by reads in a process.
+
+    A version's row never changes once the projection wrote it (a rebuild writes the same), so
+    a read decodes only the versions it has not seen, and what is worked out from a version's
+    facts (its valuation facts, its forecast's value) is kept beside them in `memo`.
+    """
+
+    def __init__(self, size: int = 50_000) -> None:
+        self.size = size
+        self._rows: dict[tuple[str, str, int], tuple[dict[str, Any], dict[Any, Any]]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str, int]) -> tuple[dict[str, Any], dict[Any, Any]] | None:
+        return self._rows.get(key)
+
+    def put(self, key: tuple[str, str, int], facts: dict[str, Any]) -> None:
+        with self._lock:
+            if len(self._rows) >= self.size:  # forget the oldest tenth
+                for old in list(itertools.islice(self._rows, self.size // 10)):
+                    del self._rows[old]
+            self._rows[key] = (facts, {})
+
+
+_VERSIONS = _Versions()
 
 
 def _read(
-    cursor: Cursor, portfolio_id: UUID, at: str, month: str, *, lateral: bool = False
+    cursor: Cursor,
+    portfolio_id: UUID,
+    at: str,
+    month: str,
+    *,
+    lateral: bool = False,
+    source: str = "",
 ) -> Recorded | None:
-    cursor.execute(
-        f"SELECT aggregate_id, kind, facts FROM vt_state WHERE portfolio_id = ? AND {VISIBLE}"
-        " ORDER BY first_position",
-        (str(portfolio_id), at, at),
-    )
+    visible = f"FROM vt_state WHERE portfolio_id = ? AND {VISIBLE}"
+    params = (str(portfolio_id), at, at)
+    cursor.execute(f"SELECT aggregate_id, version, kind {visible} ORDER BY first_position", params)
+    rows = cursor.fetchall()
+    unseen = [str(a) for a, v, _ in rows if _VERSIONS.get((source, a, int(v))) is None]
+    query, values = f"SELECT aggregate_id, version, facts {visible}", list(params)
+    if len(unseen) <= 200:  # a few: name them; many: one more pass beats a long IN list
+        query += f" AND aggregate_id IN ({', '.join('?' * len(unseen))})"
+        values += unseen
+    if unseen:
+        cursor.execute(query, values)
+        for aggregate_id, version, facts in cursor.fetchall():
+            key = (source, aggregate_id, int(version))
+            if _VERSIONS.get(key) is None:
+                _VERSIONS.put(key, loads(facts))
     portfolio = None
     initiatives: dict[str, dict[str, Any]] = {}
     benefits: dict[str, dict[str, Any]] = {}
-    for aggregate_id, kind, facts in cursor.fetchall():
-        decoded = loads(facts)
+    memos: dict[str, dict[Any, Any]] = {}
+    for aggregate_id, version, kind in rows:
+        found = _VERSIONS.get((source, aggregate_id, int(version)))
+        if found is None:  # forgotten by another read meanwhile: read it again
+            cursor.execute(
+                "SELECT facts FROM vt_state WHERE aggregate_id = ? AND version = ?",
+                (aggregate_id, version),
+            )
+            found = (loads(cursor.fetchone()[0]), {})
+        decoded, memos[aggregate_id] = found
         if kind == "portfolio":
             portfolio = decoded
         elif kind == "initiative":
@@ -77,7 +140,7 @@ def _read(
             benefits[aggregate_id] = decoded
     if portfolio is None:
         return None
-    recorded = Recorded(portfolio, initiatives, benefits)
+    recorded = Recorded(portfolio, initiatives, benefits, memos=memos)
     kinds = {b: facts["measure"]["kind"] for b, facts in benefits.items()}
     recorded.measured = _measured(cursor, portfolio_id, at, month, kinds, lateral=lateral)
     cursor.execute(
@@ -224,8 +287,8 @@ def benefit_facts_from(benefit_id: str, facts: dict[str, Any]) -> BenefitFacts:
     measure, target = facts["measure"], facts["target"]
     vpu = measure.get("value_per_unit")
     return BenefitFacts(
-        benefit_id=UUID(benefit_id),
-        initiative_id=UUID(facts["initiative_id"]),
+        benefit_id=_id(benefit_id),
+        initiative_id=_id(facts["initiative_id"]),
         category=facts["category"],
         disbenefit=bool(facts["disbenefit"]),
         unit=measure["unit"],
@@ -236,7 +299,7 @@ def benefit_facts_from(benefit_id: str, facts: dict[str, Any]) -> BenefitFacts:
         target=None if target is None else Decimal(target["value"]),
         forecast=_Decimals(facts["forecast"]),
         actuals={},
-        shares={UUID(c["initiative_id"]): Decimal(c["share"]) for c in facts["contributions"]},
+        shares={_id(c["initiative_id"]): Decimal(c["share"]) for c in facts["contributions"]},
         goal_id=_uuid(facts.get("goal_id")),
     )
 
@@ -259,9 +322,9 @@ def initiative_facts_from(
 ) -> InitiativeFacts:
     """Valuation facts of an initiative from its recorded facts and spend."""
     return InitiativeFacts(
-        initiative_id=UUID(initiative_id),
+        initiative_id=_id(initiative_id),
         confidence=Decimal(facts["confidence"]),
-        cost_forecast={m: Decimal(v) for m, v in facts["cost_forecast"].items()},
+        cost_forecast=_Decimals(facts["cost_forecast"]),
         spend_to_date=spend,
         status=facts["status"],
         stopped_month=facts.get("stopped_month"),
@@ -301,18 +364,25 @@ def value_of(recorded: Recorded, portfolio_id: UUID, at: datetime) -> PortfolioV
     """Compute the value view of a recorded portfolio, as of `at` (its month bounds 'to date')."""
     terms = terms_from(recorded.portfolio)
     month = month_of_instant(at)
-    benefits = [benefit_facts_from(b, facts) for b, facts in recorded.benefits.items()]
+    key = tuple(terms_key(terms))
+    benefits: list[BenefitFacts] = []
+    money_of: dict[UUID, BenefitMoney] = {}
     nothing = Measured(Decimal(0), 0, None)
-    money_of = {
-        b.benefit_id: benefit_money(
-            b,
+    for benefit_id, facts in recorded.benefits.items():
+        memo = recorded.memos.get(benefit_id, {})
+        benefit = memo.get("facts")
+        if benefit is None:
+            benefit = memo["facts"] = benefit_facts_from(benefit_id, facts)
+        if key not in memo:
+            memo[key] = _forecast(facts, terms)
+        benefits.append(benefit)
+        money_of[benefit.benefit_id] = benefit_money(
+            benefit,
             terms,
             month,
-            forecast=_forecast(facts, terms),
-            seen=recorded.measured.get(str(b.benefit_id), nothing),
+            forecast=memo[key],
+            seen=recorded.measured.get(benefit_id, nothing),
         )
-        for b, facts in zip(benefits, recorded.benefits.values(), strict=True)
-    }
     by_initiative: dict[UUID, list[BenefitFacts]] = defaultdict(list)
     for benefit in benefits:
         for claimant in effective_shares(benefit):
@@ -320,11 +390,17 @@ def value_of(recorded: Recorded, portfolio_id: UUID, at: datetime) -> PortfolioV
     rows = []
     figures = []
     for initiative_id, facts in recorded.initiatives.items():
-        initiative = initiative_facts_from(
-            initiative_id, facts, recorded.spend.get(initiative_id, Decimal(0))
+        memo = recorded.memos.get(initiative_id, {})
+        initiative = memo.get("facts")
+        if initiative is None:
+            initiative = memo["facts"] = initiative_facts_from(initiative_id, facts, Decimal(0))
+        initiative = replace(
+            initiative, spend_to_date=recorded.spend.get(initiative_id, Decimal(0))
         )
         claimed = by_initiative[initiative.initiative_id]
-        value = initiative_value(initiative, claimed, terms, month, money_of)
+        stored = facts.get("cost_money")
+        pv_costs = Decimal(stored["pv"]) if stored and stored["terms"] == terms_key(terms) else None
+        value = initiative_value(initiative, claimed, terms, month, money_of, pv_costs)
         figures.append(value)
         rows.append(
             {
@@ -350,7 +426,7 @@ def value_of(recorded: Recorded, portfolio_id: UUID, at: datetime) -> PortfolioV
     for goal in recorded.portfolio["goals"]:
         if goal.get("retired"):
             continue
-        served = by_goal.get(UUID(str(goal["goal_id"])), [])
+        served = by_goal.get(_id(str(goal["goal_id"])), [])
         goals.append(
             {
                 "goal_id": str(goal["goal_id"]),
@@ -389,6 +465,11 @@ def portfolio_value(
     lateral = isinstance(db, PostgresViewDatabase)
     with db.read() as cursor:
         recorded = _read(
-            cursor, portfolio_id, instant_text(at), month_of_instant(at), lateral=lateral
+            cursor,
+            portfolio_id,
+            instant_text(at),
+            month_of_instant(at),
+            lateral=lateral,
+            source=db.url,
         )
     return None if recorded is None else value_of(recorded, portfolio_id, at)
