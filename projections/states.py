@@ -63,46 +63,28 @@ def portfolio_facts(p: Portfolio) -> dict[str, Any]:
 
 
 def initiative_facts(i: Initiative) -> dict[str, Any]:
-    """What the value view and the lists need of an initiative."""
+    """What the value view needs of an initiative (its cost forecast is kept in vt_forecast)."""
     return {
-        "portfolio_id": i.portfolio_id,
         "kind": i.kind,
-        "parent_id": i.parent_id,
         "name": i.name,
-        "sponsor": i.sponsor,
-        "leader": i.leader,
-        "start_month": i.start_month,
-        "end_month": i.end_month,
         "confidence": i.confidence,
-        "mandatory": i.mandatory,
-        "depends_on": i.depends_on,
-        "people_demand": i.people_demand,
         "status": i.status,
-        "cost_forecast": months_text(i.cost_forecast),
-        "cost_forecast_revision": i.cost_forecast_revision,
         "stopped_month": i.stopped_month,
-        "lessons": i.lessons,
-        "contingency": i.contingency,
     }
 
 
 def benefit_facts(b: Benefit) -> dict[str, Any]:
-    """What the value view and the lists need of a benefit (actuals come from the series)."""
+    """What the value view needs of a benefit (its forecast is kept in vt_forecast, its
+    actuals in vt_measured)."""
     return {
-        "portfolio_id": b.portfolio_id,
         "initiative_id": b.initiative_id,
-        "title": b.title,
         "category": b.category,
         "disbenefit": b.disbenefit,
-        "owner": b.owner,
         "goal_id": b.goal_id,
         "measure": b.measure,
         "baseline": b.baseline,
         "target": b.target,
         "contributions": b.contributions,
-        "status": b.status,
-        "forecast": months_text(b.forecast),
-        "forecast_revision": b.forecast_revision,
     }
 
 
@@ -111,7 +93,7 @@ class StatesView(View):
 
     name = "portfolio_value"
     topics = event_topics(Portfolio, Initiative, Benefit)
-    tables = ("vt_state", "vt_spend", "vt_measured")
+    tables = ("vt_state", "vt_spend", "vt_measured", "vt_forecast")
     ddl = (
         "CREATE TABLE IF NOT EXISTS vt_state ("
         " aggregate_id TEXT NOT NULL, version BIGINT NOT NULL, kind TEXT NOT NULL,"
@@ -134,6 +116,11 @@ class StatesView(View):
         " last TEXT, last_month TEXT NOT NULL, PRIMARY KEY (benefit_id, position))",
         "CREATE INDEX IF NOT EXISTS vt_measured_portfolio"
         " ON vt_measured (portfolio_id, recorded_at)",
+        # Each initiative and benefit version's cost or benefit forecast (`months_text`): a
+        # value read needs it only to value a forecast again (a stop, other terms).
+        "CREATE TABLE IF NOT EXISTS vt_forecast ("
+        " aggregate_id TEXT NOT NULL, version BIGINT NOT NULL, months TEXT NOT NULL,"
+        " PRIMARY KEY (aggregate_id, version))",
     )
 
     def __init__(self, app: ValuetrailApplication) -> None:
@@ -144,13 +131,18 @@ class StatesView(View):
 
     def create(self, cursor: Cursor) -> None:
         super().create(cursor)
-        # Rows written before forecasts were valued in the view (and actuals summed in
-        # vt_measured) cannot answer a value read: start the view again from the log.
+        # Rows written before forecasts were valued in the view and kept in vt_forecast (and
+        # actuals summed in vt_measured) cannot answer a value read: start again from the log.
         stale = False
-        for kind, valued in (("benefit", "forecast_money"), ("initiative", "cost_money")):
+        for kind, valued, moved in (
+            ("benefit", "forecast_money", "forecast"),
+            ("initiative", "cost_money", "cost_forecast"),
+        ):
             cursor.execute("SELECT facts FROM vt_state WHERE kind = ? LIMIT 1", (kind,))
             row = cursor.fetchone()
-            stale = stale or (row is not None and valued not in loads(row[0]))
+            if row is not None:
+                facts = loads(row[0])
+                stale = stale or valued not in facts or moved in facts
         if stale:
             self.reset(cursor)
             track(cursor, self.name, 0)
@@ -181,6 +173,7 @@ class StatesView(View):
         versions: dict[str, list[list[Any]]] = {}
         supersede: list[tuple[str, str]] = []
         measured_rows: list[tuple[Any, ...]] = []
+        forecasts: list[tuple[Any, ...]] = []
         for envelope in batch:
             kind = next((k for p, k in KINDS.items() if envelope.topic.startswith(p)), None)
             if kind is None:
@@ -193,6 +186,10 @@ class StatesView(View):
             if envelope.topic in SERIES_TOPICS:
                 continue
             row = self._version(cursor, envelope, kind, aggregate)
+            if kind == "benefit":
+                forecasts.append((row[0], row[1], months_text(aggregate.forecast)))
+            elif kind == "initiative":
+                forecasts.append((row[0], row[1], months_text(aggregate.cost_forecast)))
             earlier = versions.setdefault(row[0], [])
             if earlier:
                 earlier[-1][7] = envelope.recorded_at
@@ -212,6 +209,7 @@ class StatesView(View):
             " superseded_at, position, first_position, facts",
             [row for rows in versions.values() for row in rows],
         )
+        insert_rows(cursor, "vt_forecast", "aggregate_id, version, months", forecasts)
         insert_rows(
             cursor,
             "vt_measured",

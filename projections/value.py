@@ -11,10 +11,10 @@ import itertools
 import threading
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from domain.valuation import (
@@ -44,18 +44,87 @@ from projections.view import instant_text
 VISIBLE = "recorded_at <= ? AND (superseded_at IS NULL OR superseded_at > ?)"
 
 
+class BenefitRow(NamedTuple):
+    """What a value read takes from a recorded benefit version (text, as stored)."""
+
+    initiative_id: str
+    category: str
+    disbenefit: bool
+    unit: str
+    kind: str
+    direction: str
+    value_per_unit: str | None
+    baseline: str
+    target: str | None
+    goal_id: str | None
+    contributions: tuple[tuple[str, str], ...]
+    terms: tuple[str, ...]  # the terms its forecast was valued under (`terms_key`)
+    pv: str
+    planned: str  # running totals (`Running.text`)
+
+    @classmethod
+    def of(cls, facts: dict[str, Any]) -> BenefitRow:
+        measure, target, money_ = facts["measure"], facts["target"], facts["forecast_money"]
+        vpu = measure.get("value_per_unit")
+        return cls(
+            str(facts["initiative_id"]),
+            facts["category"],
+            bool(facts["disbenefit"]),
+            measure["unit"],
+            measure["kind"],
+            measure["direction"],
+            None if vpu is None else str(vpu),
+            str(facts["baseline"]["value"]),
+            None if target is None else str(target["value"]),
+            None if facts.get("goal_id") in (None, "") else str(facts["goal_id"]),
+            tuple((str(c["initiative_id"]), str(c["share"])) for c in facts["contributions"]),
+            tuple(money_["terms"]),
+            money_["pv"],
+            money_["planned"],
+        )
+
+    def claimants(self) -> set[str]:
+        """The initiatives the benefit counts for."""
+        return {i for i, _ in self.contributions} or {self.initiative_id}
+
+
+class InitiativeRow(NamedTuple):
+    """What a value read takes from a recorded initiative version (text, as stored)."""
+
+    kind: str
+    name: str
+    confidence: str
+    status: str
+    stopped_month: str | None
+    terms: tuple[str, ...]  # the terms its cost forecast was valued under (`terms_key`)
+    pv_costs: str
+
+    @classmethod
+    def of(cls, facts: dict[str, Any]) -> InitiativeRow:
+        money_ = facts["cost_money"]
+        return cls(
+            facts["kind"],
+            facts["name"],
+            str(facts["confidence"]),
+            facts["status"],
+            facts.get("stopped_month"),
+            tuple(money_["terms"]),
+            money_["pv"],
+        )
+
+
 @dataclass
 class Recorded:
     """Everything recorded about one portfolio by an instant."""
 
     portfolio: dict[str, Any]
-    initiatives: dict[str, dict[str, Any]] = field(default_factory=dict)
-    benefits: dict[str, dict[str, Any]] = field(default_factory=dict)
+    initiatives: dict[str, InitiativeRow] = field(default_factory=dict)
+    benefits: dict[str, BenefitRow] = field(default_factory=dict)
     #: Each benefit's actuals summed over the months up to the as-of month.
     measured: dict[str, Measured] = field(default_factory=dict)
     spend: dict[str, Decimal] = field(default_factory=dict)
-    #: What is worked out from each version's facts, kept with the decoded row (`_Versions`).
-    memos: dict[str, dict[Any, Any]] = field(default_factory=dict)
+    #: The forecasts (`months_text`) of the versions this read values again (`_read_forecasts`).
+    forecasts: dict[str, str] = field(default_factory=dict)
 
 
 @functools.lru_cache(maxsize=65_536)
@@ -68,28 +137,38 @@ def _uuid(value: Any) -> UUID | None:
     return None if value in (None, "") else _id(str(value))
 
 
+Row = dict[str, Any] | InitiativeRow | BenefitRow
+
+
 class _Versions:
     """Decoded `vt_state` rows by (database, aggregate, version), shared by reads in a process.
 
     A version's row never changes once the projection wrote it (a rebuild writes the same), so
-    a read decodes only the versions it has not seen, and what is worked out from a version's
-    facts (its valuation facts, its forecast's value) is kept beside them in `memo`.
+    a read decodes only the versions it has not seen. Initiatives and benefits are kept as
+    flat tuples of text: one object each for the garbage collector to walk, not a dozen.
     """
 
     def __init__(self, size: int = 50_000) -> None:
         self.size = size
-        self._rows: dict[tuple[str, str, int], tuple[dict[str, Any], dict[Any, Any]]] = {}
+        self._rows: dict[tuple[str, str, int], Row] = {}
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[str, str, int]) -> tuple[dict[str, Any], dict[Any, Any]] | None:
+    def get(self, key: tuple[str, str, int]) -> Row | None:
         return self._rows.get(key)
 
-    def put(self, key: tuple[str, str, int], facts: dict[str, Any]) -> None:
+    def put(self, key: tuple[str, str, int], row: Row) -> None:
         with self._lock:
             if len(self._rows) >= self.size:  # forget the oldest tenth
                 for old in list(itertools.islice(self._rows, self.size // 10)):
                     del self._rows[old]
-            self._rows[key] = (facts, {})
+            self._rows[key] = row
+
+
+def _row(kind: str, facts: str) -> Row:
+    decoded = loads(facts)
+    if kind == "initiative":
+        return InitiativeRow.of(decoded)
+    return BenefitRow.of(decoded) if kind == "benefit" else decoded
 
 
 _VERSIONS = _Versions()
@@ -109,20 +188,18 @@ def _read(
     cursor.execute(f"SELECT aggregate_id, version, kind {visible} ORDER BY first_position", params)
     rows = cursor.fetchall()
     unseen = [str(a) for a, v, _ in rows if _VERSIONS.get((source, a, int(v))) is None]
-    query, values = f"SELECT aggregate_id, version, facts {visible}", list(params)
+    query, values = f"SELECT aggregate_id, version, kind, facts {visible}", list(params)
     if len(unseen) <= 200:  # a few: name them; many: one more pass beats a long IN list
         query += f" AND aggregate_id IN ({', '.join('?' * len(unseen))})"
         values += unseen
     if unseen:
         cursor.execute(query, values)
-        for aggregate_id, version, facts in cursor.fetchall():
+        for aggregate_id, version, kind, facts in cursor.fetchall():
             key = (source, aggregate_id, int(version))
             if _VERSIONS.get(key) is None:
-                _VERSIONS.put(key, loads(facts))
+                _VERSIONS.put(key, _row(kind, facts))
     portfolio = None
-    initiatives: dict[str, dict[str, Any]] = {}
-    benefits: dict[str, dict[str, Any]] = {}
-    memos: dict[str, dict[Any, Any]] = {}
+    recorded = Recorded({})
     for aggregate_id, version, kind in rows:
         found = _VERSIONS.get((source, aggregate_id, int(version)))
         if found is None:  # forgotten by another read meanwhile: read it again
@@ -130,18 +207,19 @@ def _read(
                 "SELECT facts FROM vt_state WHERE aggregate_id = ? AND version = ?",
                 (aggregate_id, version),
             )
-            found = (loads(cursor.fetchone()[0]), {})
-        decoded, memos[aggregate_id] = found
-        if kind == "portfolio":
-            portfolio = decoded
-        elif kind == "initiative":
-            initiatives[aggregate_id] = decoded
+            found = _row(kind, cursor.fetchone()[0])
+        if isinstance(found, InitiativeRow):
+            recorded.initiatives[aggregate_id] = found
+        elif isinstance(found, BenefitRow):
+            recorded.benefits[aggregate_id] = found
         else:
-            benefits[aggregate_id] = decoded
+            portfolio = found
     if portfolio is None:
         return None
-    recorded = Recorded(portfolio, initiatives, benefits, memos=memos)
-    kinds = {b: facts["measure"]["kind"] for b, facts in benefits.items()}
+    recorded.portfolio = portfolio
+    versions = {str(a): int(v) for a, v, _ in rows}
+    _read_forecasts(cursor, recorded, versions, terms_from(portfolio))
+    kinds = {b: row.kind for b, row in recorded.benefits.items()}
     recorded.measured = _measured(cursor, portfolio_id, at, month, kinds, lateral=lateral)
     cursor.execute(
         "SELECT initiative_id, amount FROM vt_spend WHERE portfolio_id = ? AND recorded_at <= ?",
@@ -261,14 +339,20 @@ def terms_from(portfolio: dict[str, Any]) -> PortfolioTerms:
 
 
 class _Decimals(Mapping[str, Decimal]):
-    """A stored `months_text` series, turned into Decimals on first use (often never)."""
+    """A version's forecast (`months_text` in vt_forecast), as Decimals on first use.
 
-    def __init__(self, text: str) -> None:
+    A value read fetches it only for the versions it must value again (`_read_forecasts`); a
+    rule that reaches for one not fetched is a bug, not a zero.
+    """
+
+    def __init__(self, text: str | None) -> None:
         self._text = text
         self._values: dict[str, Decimal] | None = None
 
     def _parsed(self) -> dict[str, Decimal]:
         if self._values is None:
+            if self._text is None:
+                raise RuntimeError("a forecast the value read did not fetch was needed")
             self._values = {m: Decimal(v) for m, v in months_from_text(self._text).items()}
         return self._values
 
@@ -282,34 +366,55 @@ class _Decimals(Mapping[str, Decimal]):
         return len(self._parsed())
 
 
-def benefit_facts_from(benefit_id: str, facts: dict[str, Any]) -> BenefitFacts:
-    """Valuation facts of a benefit from its recorded facts (actuals come summed: `measured`)."""
-    measure, target = facts["measure"], facts["target"]
-    vpu = measure.get("value_per_unit")
+def _read_forecasts(
+    cursor: Cursor, recorded: Recorded, versions: dict[str, int], terms: PortfolioTerms
+) -> None:
+    """Fetch the forecasts a value read must value again: those of stopped initiatives and of
+    the benefits they claim (valued around the stop), and any valued under other terms."""
+    key = tuple(terms_key(terms))
+    stopped = {i for i, row in recorded.initiatives.items() if row.status == "stopped"}
+    wanted = [i for i, row in recorded.initiatives.items() if i in stopped or row.terms != key]
+    wanted += [
+        b for b, row in recorded.benefits.items() if row.claimants() & stopped or row.terms != key
+    ]
+    for chunk in range(0, len(wanted), 500):
+        ids = wanted[chunk : chunk + 500]
+        cursor.execute(
+            "SELECT aggregate_id, version, months FROM vt_forecast"
+            f" WHERE aggregate_id IN ({', '.join('?' * len(ids))})",
+            ids,
+        )
+        for aggregate_id, version, months in cursor.fetchall():
+            if versions[aggregate_id] == int(version):
+                recorded.forecasts[aggregate_id] = months
+
+
+def benefit_facts_from(benefit_id: str, row: BenefitRow, forecast: str | None) -> BenefitFacts:
+    """Valuation facts of a recorded benefit version (actuals come summed: `measured`; its
+    forecast is given when the read fetched it)."""
     return BenefitFacts(
         benefit_id=_id(benefit_id),
-        initiative_id=_id(facts["initiative_id"]),
-        category=facts["category"],
-        disbenefit=bool(facts["disbenefit"]),
-        unit=measure["unit"],
-        kind=measure["kind"],
-        direction=measure["direction"],
-        value_per_unit=None if vpu is None else Decimal(vpu),
-        baseline=Decimal(facts["baseline"]["value"]),
-        target=None if target is None else Decimal(target["value"]),
-        forecast=_Decimals(facts["forecast"]),
+        initiative_id=_id(row.initiative_id),
+        category=row.category,
+        disbenefit=row.disbenefit,
+        unit=row.unit,
+        kind=row.kind,
+        direction=row.direction,
+        value_per_unit=None if row.value_per_unit is None else Decimal(row.value_per_unit),
+        baseline=Decimal(row.baseline),
+        target=None if row.target is None else Decimal(row.target),
+        forecast=_Decimals(forecast),
         actuals={},
-        shares={_id(c["initiative_id"]): Decimal(c["share"]) for c in facts["contributions"]},
-        goal_id=_uuid(facts.get("goal_id")),
+        shares={_id(i): Decimal(share) for i, share in row.contributions},
+        goal_id=_uuid(row.goal_id),
     )
 
 
-def _forecast(facts: dict[str, Any], terms: PortfolioTerms) -> ForecastMoney | None:
-    """The forecast's value the projection stored with this benefit version, if the terms hold."""
-    stored = facts.get("forecast_money")
-    if stored is None or stored["terms"] != terms_key(terms):
+def _forecast(row: BenefitRow, key: tuple[str, ...]) -> ForecastMoney | None:
+    """The forecast's value the projection stored with this version, if the terms hold."""
+    if row.terms != key:
         return None
-    return ForecastMoney(Decimal(stored["pv"]), Running.from_text(stored["planned"]))
+    return ForecastMoney(Decimal(row.pv), Running.from_text(row.planned))
 
 
 def terms_key(terms: PortfolioTerms) -> list[str]:
@@ -318,16 +423,17 @@ def terms_key(terms: PortfolioTerms) -> list[str]:
 
 
 def initiative_facts_from(
-    initiative_id: str, facts: dict[str, Any], spend: Decimal
+    initiative_id: str, row: InitiativeRow, spend: Decimal, cost_forecast: str | None
 ) -> InitiativeFacts:
-    """Valuation facts of an initiative from its recorded facts and spend."""
+    """Valuation facts of a recorded initiative version and its spend (its cost forecast is
+    given when the read fetched it)."""
     return InitiativeFacts(
         initiative_id=_id(initiative_id),
-        confidence=Decimal(facts["confidence"]),
-        cost_forecast=_Decimals(facts["cost_forecast"]),
+        confidence=Decimal(row.confidence),
+        cost_forecast=_Decimals(cost_forecast),
         spend_to_date=spend,
-        status=facts["status"],
-        stopped_month=facts.get("stopped_month"),
+        status=row.status,
+        stopped_month=row.stopped_month,
     )
 
 
@@ -368,19 +474,14 @@ def value_of(recorded: Recorded, portfolio_id: UUID, at: datetime) -> PortfolioV
     benefits: list[BenefitFacts] = []
     money_of: dict[UUID, BenefitMoney] = {}
     nothing = Measured(Decimal(0), 0, None)
-    for benefit_id, facts in recorded.benefits.items():
-        memo = recorded.memos.get(benefit_id, {})
-        benefit = memo.get("facts")
-        if benefit is None:
-            benefit = memo["facts"] = benefit_facts_from(benefit_id, facts)
-        if key not in memo:
-            memo[key] = _forecast(facts, terms)
+    for benefit_id, row in recorded.benefits.items():
+        benefit = benefit_facts_from(benefit_id, row, recorded.forecasts.get(benefit_id))
         benefits.append(benefit)
         money_of[benefit.benefit_id] = benefit_money(
             benefit,
             terms,
             month,
-            forecast=memo[key],
+            forecast=_forecast(row, key),
             seen=recorded.measured.get(benefit_id, nothing),
         )
     by_initiative: dict[UUID, list[BenefitFacts]] = defaultdict(list)
@@ -389,26 +490,24 @@ def value_of(recorded: Recorded, portfolio_id: UUID, at: datetime) -> PortfolioV
             by_initiative[claimant].append(benefit)
     rows = []
     figures = []
-    for initiative_id, facts in recorded.initiatives.items():
-        memo = recorded.memos.get(initiative_id, {})
-        initiative = memo.get("facts")
-        if initiative is None:
-            initiative = memo["facts"] = initiative_facts_from(initiative_id, facts, Decimal(0))
-        initiative = replace(
-            initiative, spend_to_date=recorded.spend.get(initiative_id, Decimal(0))
+    for initiative_id, recorded_as in recorded.initiatives.items():
+        initiative = initiative_facts_from(
+            initiative_id,
+            recorded_as,
+            recorded.spend.get(initiative_id, Decimal(0)),
+            recorded.forecasts.get(initiative_id),
         )
         claimed = by_initiative[initiative.initiative_id]
-        stored = facts.get("cost_money")
-        pv_costs = Decimal(stored["pv"]) if stored and stored["terms"] == terms_key(terms) else None
+        pv_costs = Decimal(recorded_as.pv_costs) if recorded_as.terms == key else None
         value = initiative_value(initiative, claimed, terms, month, money_of, pv_costs)
         figures.append(value)
         rows.append(
             {
                 "initiative_id": initiative_id,
-                "name": facts["name"],
-                "kind": facts["kind"],
-                "status": facts["status"],
-                "confidence": str(facts["confidence"]),
+                "name": recorded_as.name,
+                "kind": recorded_as.kind,
+                "status": recorded_as.status,
+                "confidence": recorded_as.confidence,
                 **present(value),
             }
         )
