@@ -37,6 +37,7 @@ import cProfile
 import functools
 import io
 import math
+import multiprocessing
 import os
 import pstats
 import random
@@ -680,6 +681,16 @@ def timed(rebuild: Callable[[], int]) -> tuple[float, int]:
 # -- (b) value as of ---------------------------------------------------------------------------
 
 
+def value_calls_in_a_fresh_process(url: str, history: History, calls: int) -> ValueCalls:
+    """`value_calls` in a process of its own, as an API worker serves the value view.
+
+    This process holds the generator's and the rebuild's objects by now (hundreds of thousands
+    that Python's garbage collector walks on every full pass); a worker does not.
+    """
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        return pool.apply(value_calls, (url, history, calls))
+
+
 def value_calls(url: str, history: History, calls: int, seed: int = 11) -> ValueCalls:
     """`portfolio_value` of the valued portfolio at `calls` random instants of its history."""
     assert history.portfolio_id and history.started and history.finished
@@ -954,7 +965,7 @@ def run(sizes: Sizes, *, profile: bool, only_rebuild: bool = False) -> Run:
                 return result
             result.verified = verify_rounds(app, url, key_path, sizes.raw_rounds, history.head)
             print("  (c) done", flush=True)
-            result.value = value_calls(url, history, sizes.value_calls)
+            result.value = value_calls_in_a_fresh_process(url, history, sizes.value_calls)
             print("  (b) done", flush=True)
             if profile:
                 result.profile = profile_value(url, history)
@@ -1153,7 +1164,8 @@ def report(r: Run, pg_version: str, loads: tuple[str, str]) -> str:
             "rate over the paired raw rate. "
             "(b) `portfolio_value` of the big portfolio at "
             f"{s.value_calls} instants drawn uniformly from its recording window (after two "
-            "warm-up calls); vs raw = median over calls of the latency over the time a raw "
+            "warm-up calls), in a process of its own as an API worker serves it; vs raw = "
+            "median over calls of the latency over the time a raw "
             "read of the log up to that instant takes. (c) `verify_store` recomputing the "
             f"chain over the whole sealed log; {s.raw_rounds} alternating rounds; vs raw = "
             "median per-round rate ratio. (d) `python -m projections` running every view, the "
