@@ -1029,10 +1029,15 @@ Where the time goes (cProfile on this log, 2026-11-26), and what would fix the m
   benefit (`LATERAL` on PostgreSQL); the valuation rules share one `BenefitMoney` per benefit
   and call; each initiative version carries its cost forecast's PV too. Forecasts are stored
   as `month amount ...` text, which JSON parses far faster than an object per month. A
-  process keeps the versions it has decoded (a version's row never changes), so a read decodes
-  only versions it has not seen: the first calls at instants of a new part of the history
-  take 250-350 ms on this machine, later ones 100-200 ms. What is left is the rules and
-  rounding for 2,000 benefits and 500 initiatives (about two thirds) and the reads.
+  process keeps the versions it has decoded (a version's row never changes) as flat tuples,
+  so a read decodes only versions it has not seen: the first calls at instants of a new part
+  of the history take 250-300 ms on this machine, later ones 100-200 ms. Kept as decoded
+  dicts with their derived objects, the cache held 80,000 objects that Python's garbage
+  collector walked on each full pass (50-100 ms pauses); as tuples it holds a few thousand.
+  For the same reason the calls run in a process of their own: the benchmark's own process
+  holds the generator's and the rebuild's objects by then, an API worker does not (in it the
+  same calls gave p95 317-331 ms). What is left is the rules and rounding for 2,000 benefits
+  and 500 initiatives (about two thirds) and the reads.
 - **(c)** `verify_store` now reads the log with `ViewDatabase.event_rows` (one SELECT per page
   of 5,000 in PostgreSQL's binary format, no Notification objects): it went from
   80,000-100,000 events/s (through `select_notifications`) to the figure above; the SHA-256
