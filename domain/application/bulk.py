@@ -33,6 +33,11 @@ LOCK_BUCKETS = 64
 LOCK_WAIT_SECONDS = 15
 
 
+def kind(recorder: AggregateRecorder) -> str:
+    """Which store a recorder writes to: "postgres", "sqlite" or "other"."""
+    return _kind(recorder)
+
+
 def _kind(recorder: AggregateRecorder) -> str:
     module = type(recorder).__module__
     if module.startswith("eventsourcing.postgres"):
@@ -125,9 +130,36 @@ def events_after(recorder: AggregateRecorder, versions: Mapping[UUID, int]) -> l
         with db.datastore.get_connection() as conn, conn.cursor() as cursor:
             cursor.execute(statement, (ids, [versions[i] for i in ids]), prepare=True)
             return [_pg_stored(row) for row in cursor.fetchall()]
+    if _kind(recorder) == "sqlite":
+        return _sqlite_events_after(recorder, versions)
     found: list[StoredEvent] = []
     for ident, version in versions.items():
         found.extend(recorder.select_events(ident, gt=version))
+    return found
+
+
+def _sqlite_events_after(
+    recorder: AggregateRecorder, versions: Mapping[UUID, int]
+) -> list[StoredEvent]:
+    """`events_after` on SQLite: each aggregate's newer events with one SELECT on a pooled
+    connection, without the BEGIN and ROLLBACK around it that `select_events` sends (a lone
+    SELECT sees one state of the database anyway): a third of a cache fast-forward's time."""
+    db: Any = recorder
+    statement = db.select_events_statement + "AND originator_version>? ORDER BY originator_version"
+    found: list[StoredEvent] = []
+    with db.datastore.get_connection(commit=False) as conn:
+        cursor = conn.cursor()
+        for ident, after in versions.items():
+            cursor.execute(statement, (ident.hex if isinstance(ident, UUID) else ident, after))
+            found.extend(
+                StoredEvent(
+                    originator_id=db.convert_originator_id(row["originator_id"]),
+                    originator_version=row["originator_version"],
+                    topic=row["topic"],
+                    state=row["state"],
+                )
+                for row in cursor.fetchall()
+            )
     return found
 
 

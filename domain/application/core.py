@@ -213,12 +213,19 @@ class ApplicationCore(Application[UUID]):
         return {i: r for i, r in folded.items() if isinstance(r, Receipt)}
 
     def _find_many(
-        self, cls: type[A], ids: Sequence[UUID], *, for_change: bool = True
+        self,
+        cls: type[A],
+        ids: Sequence[UUID],
+        *,
+        for_change: bool = True,
+        trust_cache: bool = False,
     ) -> dict[UUID, A]:
         """Aggregates by id (the absent left out), those in the cache brought up to date with
         one query for all of them. Cached objects are never changed in place (other threads
         may be reading them): for a change each comes back as the caller's own copy, and a
-        look (`for_change=False`) gets the cached object, or its successor in the cache."""
+        look (`for_change=False`) gets the cached object, or its successor in the cache.
+        `trust_cache` skips the query for a change the store will refuse if the cache is
+        behind (its next version is then taken), for a caller that retries after a refusal."""
         cache = self.repository.cache
         cached: dict[UUID, Any] = {}
         if cache is not None:
@@ -226,7 +233,7 @@ class ApplicationCore(Application[UUID]):
                 with contextlib.suppress(KeyError):
                     cached[ident] = cache.get(ident)
         newer: dict[UUID, list[Any]] = {}
-        versions = {ident: aggregate.version for ident, aggregate in cached.items()}
+        versions = {} if trust_cache else {i: a.version for i, a in cached.items()}
         for stored in bulk.events_after(self.recorder, versions):
             event = self.mapper.to_domain_event(stored)
             newer.setdefault(cast(UUID, stored.originator_id), []).append(event)
@@ -296,8 +303,10 @@ class ApplicationCore(Application[UUID]):
         a third of the CPU time for a large save, two thirds for a small one)."""
         stored = [self.mapper.to_stored_event(e) for e in events]
         ids = bulk.insert_events(self.recorder, stored)
-        if ids is None:
-            return self.events.put(events)
+        if ids is None:  # the recorder's own insert, with the events already encoded once
+            ids = self.recorder.insert_events(stored)
+        if not ids:
+            return []
         return [
             Recording(
                 event,
