@@ -145,10 +145,11 @@ class _Versions:
 
     A version's row never changes once the projection wrote it (a rebuild writes the same), so
     a read decodes only the versions it has not seen. Initiatives and benefits are kept as
-    flat tuples of text: one object each for the garbage collector to walk, not a dozen.
+    flat tuples of text: one object each for the garbage collector to walk, not a dozen. At
+    most `size` versions (about 1.5 kB each for a benefit with a 4-year forecast) are kept.
     """
 
-    def __init__(self, size: int = 50_000) -> None:
+    def __init__(self, size: int = 20_000) -> None:
         self.size = size
         self._rows: dict[tuple[str, str, int], Row] = {}
         self._lock = threading.Lock()
