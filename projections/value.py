@@ -160,7 +160,7 @@ class _Versions:
     def put(self, key: tuple[str, str, int], row: Row) -> None:
         with self._lock:
             if len(self._rows) >= self.size:  # forget the oldest tenth
-                for old in list(itertools.islice(self._rows, self.size // 10)):
+                for old in list(itertools.islice(self._rows, max(1, self.size // 10))):
                     del self._rows[old]
             self._rows[key] = row
 

@@ -21,6 +21,7 @@ from domain.application import ValuetrailApplication, store_env
 from domain.benefit import Benefit
 from domain.months import add_months, month_of
 from domain.values import Meta
+from projections import value as value_module
 from projections.catalog import build_projectors
 from projections.codec import dumps, loads
 from projections.db import ViewDatabase
@@ -158,3 +159,17 @@ def test_a_view_built_before_forecasts_were_valued_is_rebuilt(world: World) -> N
         assert tracked_position(cursor, "portfolio_value") == 0
     projector.catch_up()
     assert world.value(at) == expected == reference_value(world.app, world.portfolio, at)
+
+
+def test_a_read_with_a_tiny_cache_of_versions_answers_the_same(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    observe(world, "17", datetime.now(UTC).date())
+    world.project()
+    at = datetime.now(UTC)
+    expected = world.value(at)
+
+    monkeypatch.setattr(value_module, "_VERSIONS", value_module._Versions(size=1))
+
+    assert world.value(at) == expected == reference_value(world.app, world.portfolio, at)
+    assert len(value_module._VERSIONS._rows) <= 1
