@@ -23,7 +23,7 @@ from functools import lru_cache
 from uuid import UUID
 
 from domain.errors import ValidationError
-from domain.months import parse_month
+from domain.months import check_month, parse_month
 
 CATEGORIES = ("cashable", "non_cashable", "quantitative", "qualitative")
 KINDS = ("flow", "level")
@@ -135,11 +135,8 @@ def _ordinal(month: str) -> int:
     return year * 12 + mon - 1
 
 
-@lru_cache(maxsize=1024)
-def _checked(month: str, field: str) -> str:
-    """`month` if it is a valid `YYYY-MM` (else ValidationError naming `field`); cached."""
-    parse_month(month, field)
-    return month
+#: `check_month`, cached: the same few months are checked for every benefit of a valuation.
+_checked = lru_cache(maxsize=1024)(check_month)
 
 
 def month_index(month: str, base_month: str) -> int:

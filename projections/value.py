@@ -372,7 +372,7 @@ def _read_forecasts(
 ) -> None:
     """Fetch the forecasts a value read must value again: those of stopped initiatives and of
     the benefits they claim (valued around the stop), and any valued under other terms."""
-    key = tuple(terms_key(terms))
+    key = terms_key(terms)
     stopped = {i for i, row in recorded.initiatives.items() if row.status == "stopped"}
     wanted = [i for i, row in recorded.initiatives.items() if i in stopped or row.terms != key]
     wanted += [
@@ -418,9 +418,9 @@ def _forecast(row: BenefitRow, key: tuple[str, ...]) -> ForecastMoney | None:
     return ForecastMoney(Decimal(row.pv), Running.from_text(row.planned))
 
 
-def terms_key(terms: PortfolioTerms) -> list[str]:
+def terms_key(terms: PortfolioTerms) -> tuple[str, str, str]:
     """What a forecast's value depends on, as stored beside it."""
-    return [terms.currency, str(terms.discount_rate), terms.base_month]
+    return (terms.currency, str(terms.discount_rate), terms.base_month)
 
 
 def initiative_facts_from(
@@ -471,7 +471,7 @@ def value_of(recorded: Recorded, portfolio_id: UUID, at: datetime) -> PortfolioV
     """Compute the value view of a recorded portfolio, as of `at` (its month bounds 'to date')."""
     terms = terms_from(recorded.portfolio)
     month = month_of_instant(at)
-    key = tuple(terms_key(terms))
+    key = terms_key(terms)
     benefits: list[BenefitFacts] = []
     money_of: dict[UUID, BenefitMoney] = {}
     nothing = Measured(Decimal(0), 0, None)

@@ -35,10 +35,6 @@ LOCK_WAIT_SECONDS = 15
 
 def kind(recorder: AggregateRecorder) -> str:
     """Which store a recorder writes to: "postgres", "sqlite" or "other"."""
-    return _kind(recorder)
-
-
-def _kind(recorder: AggregateRecorder) -> str:
     module = type(recorder).__module__
     if module.startswith("eventsourcing.postgres"):
         return "postgres"
@@ -67,8 +63,8 @@ def events_of(recorder: AggregateRecorder, ids: Iterable[UUID]) -> list[StoredEv
     wanted = sorted(set(ids))
     if not wanted:
         return []
-    kind = _kind(recorder)
-    if kind == "postgres":
+    store = kind(recorder)
+    if store == "postgres":
         db: Any = recorder
         statement = (
             "SELECT originator_id, originator_version, topic, state FROM "
@@ -78,7 +74,7 @@ def events_of(recorder: AggregateRecorder, ids: Iterable[UUID]) -> list[StoredEv
         with db.datastore.get_connection() as conn, conn.cursor() as cursor:
             cursor.execute(statement, (wanted,), prepare=True)
             return [_pg_stored(row) for row in cursor.fetchall()]
-    if kind == "sqlite":
+    if store == "sqlite":
         db = recorder
         marks = ",".join("?" * len(wanted))
         statement = (
@@ -106,7 +102,7 @@ def events_after(recorder: AggregateRecorder, versions: Mapping[UUID, int]) -> l
     """The events of each aggregate after the version given for it, in one query."""
     if not versions:
         return []
-    if _kind(recorder) == "postgres" and len(versions) == 1:
+    if kind(recorder) == "postgres" and len(versions) == 1:
         db: Any = recorder
         ((ident, after),) = versions.items()
         statement = (
@@ -117,7 +113,7 @@ def events_after(recorder: AggregateRecorder, versions: Mapping[UUID, int]) -> l
         with db.datastore.get_connection() as conn, conn.cursor() as cursor:
             cursor.execute(statement, (ident, after), prepare=True)
             return [_pg_stored(row) for row in cursor.fetchall()]
-    if _kind(recorder) == "postgres":
+    if kind(recorder) == "postgres":
         db = recorder
         ids = list(versions)
         statement = (
@@ -130,7 +126,7 @@ def events_after(recorder: AggregateRecorder, versions: Mapping[UUID, int]) -> l
         with db.datastore.get_connection() as conn, conn.cursor() as cursor:
             cursor.execute(statement, (ids, [versions[i] for i in ids]), prepare=True)
             return [_pg_stored(row) for row in cursor.fetchall()]
-    if _kind(recorder) == "sqlite":
+    if kind(recorder) == "sqlite":
         return _sqlite_events_after(recorder, versions)
     found: list[StoredEvent] = []
     for ident, version in versions.items():
@@ -173,7 +169,7 @@ def turns(recorder: AggregateRecorder, ids: Iterable[UUID]) -> Iterator[bool]:
     keys = sorted({zlib.crc32(i.bytes) % LOCK_BUCKETS for i in ids})
     db: Any = recorder
     # The lock holds a connection while the block uses another: too small a pool goes unlocked.
-    if not keys or _kind(recorder) != "postgres" or db.datastore.pool.max_size < 2:
+    if not keys or kind(recorder) != "postgres" or db.datastore.pool.max_size < 2:
         yield False
         return
     # One writer per process waits on the database at a time; the others wait here, without
@@ -221,7 +217,7 @@ def insert_events(recorder: AggregateRecorder, stored: Sequence[StoredEvent]) ->
     """Insert events as the recorder would (the same table lock, notification and ids), with
     plain prepared statements and the columns sent as four binary arrays rather than the
     recorder's composed SQL and text-encoded array of composite values. None elsewhere."""
-    if _kind(recorder) != "postgres":
+    if kind(recorder) != "postgres":
         return None
     db: Any = recorder
     table = _pg_table(db)
