@@ -80,7 +80,7 @@ CONNECTIONS = 8  # concurrent client connections, and threads for the raw baseli
 WORKERS = 2  # gunicorn workers
 BENEFITS = 100
 BATCH = 1000
-ADMIN_TOKEN = "bench-admin-token"
+ADMIN_TOKEN = "bench-admin-token-for-benchmarks"
 START_TIMEOUT = 30.0
 API = "/api/v1"
 

@@ -59,7 +59,7 @@ from service.metrics import instruments
 TARGET = 0.10  # metrics may cost at most this share of the time per request
 CONNECTIONS = 8
 WORKERS = 2
-ADMIN_TOKEN = "bench-admin-token"
+ADMIN_TOKEN = "bench-admin-token-for-benchmarks"
 START_TIMEOUT = 40.0
 API = "/api/v1"
 

@@ -12,7 +12,7 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.clock import SharedClock
 from domain.errors import RuleViolationError, ValidationError
-from domain.months import check_month, month_of
+from domain.months import check_day, check_month, month_of
 from domain.values import (
     BENEFIT_CATEGORIES,
     DIRECTIONS,
@@ -308,6 +308,7 @@ class Benefit(Aggregate):
     ) -> None:
         """Record one observed value (flow: amount in the period; level: the level observed)."""
         self._check_active("record a measurement on")
+        check_day(observed_on, "observed_on")
         self._measurement_recorded(
             measurement_id=measurement_id,
             value=decimal(value, "value"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 
 class DomainError(Exception):
@@ -35,6 +36,22 @@ class NotFoundError(DomainError):
 
 class RuleViolationError(DomainError):
     """A command is well-formed but breaks a business rule given the current state."""
+
+
+class ExternalIdConflictError(RuleViolationError):
+    """A (source, external_id) already stored is posted again with other figures: the new
+    figures are not stored, and the sender must hear so (a correction changes a value)."""
+
+    def __init__(self, kind: str, stored: Mapping[str, Any], differs: Sequence[str]) -> None:
+        self.kind = kind
+        self.stored = dict(stored)
+        self.differs = list(differs)
+        self.index: int | None = None  # which item of a batch, if it came in one
+        super().__init__(
+            f"this {kind} (source {stored.get('source')!r}, external_id "
+            f"{stored.get('external_id')!r}) is already stored with another "
+            f"{' and '.join(differs)}; the figures sent were not stored"
+        )
 
 
 class InvalidTransitionError(RuleViolationError):

@@ -11,7 +11,7 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.clock import SharedClock
 from domain.errors import InvalidTransitionError, RuleViolationError, ValidationError
-from domain.months import check_month, month_of, months_between
+from domain.months import check_day, check_month, month_of, months_between
 from domain.values import (
     DECISIONS,
     INITIATIVE_KINDS,
@@ -317,6 +317,9 @@ class Initiative(Aggregate):
     ) -> UUID:
         """Record a board decision with the evidence captured by the application."""
         text(rationale, "rationale")
+        check_day(decided_on, "decided_on")
+        if next_review_on is not None:
+            check_day(next_review_on, "next_review_on")
         if decision == "delay":
             if not delay_until:
                 raise ValidationError("is required when the decision is delay", "delay_until")

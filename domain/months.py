@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 
 from domain.errors import ValidationError
 
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_MONTH = re.compile(r"^([0-9]{4})-([0-9]{2})$")
 
 
 def parse_month(value: str, field: str = "month") -> tuple[int, int]:
@@ -25,6 +25,18 @@ def check_month(value: str, field: str = "month") -> str:
     """Return the month unchanged if valid, else raise ValidationError."""
     parse_month(value, field)
     return value
+
+
+#: The days a date may name: those of the months `parse_month` accepts.
+FIRST_DAY = date(1900, 1, 1)
+LAST_DAY = date(2999, 12, 31)
+
+
+def check_day(day: date, field: str) -> date:
+    """Return the date unchanged if it lies in the years months may name, else ValidationError."""
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValidationError(f"must be between {FIRST_DAY} and {LAST_DAY}", field)
+    return day
 
 
 def month_of(day: date) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -35,10 +36,17 @@ class Meta:
     request_id: str = ""
 
 
+#: Decimals given as text: ASCII digits, an optional sign and fraction, nothing else.
+DECIMAL_TEXT = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+
+
 def decimal(value: object, field: str) -> Decimal:
     """A finite Decimal from a Decimal, int or numeric string (never a float)."""
     if isinstance(value, (bool, float)):
         raise ValidationError("must be a decimal number given as a string or integer", field)
+    if isinstance(value, str) and not DECIMAL_TEXT.fullmatch(value):
+        # Decimal() also takes fullwidth digits, "1_000", " 12" and "1e5": one spelling only.
+        raise ValidationError(f"{value!r} is not a decimal number like -1234.50", field)
     try:
         result = value if isinstance(value, Decimal) else Decimal(str(value))
     except (InvalidOperation, ValueError):
@@ -96,12 +104,26 @@ def share(value: object, field: str) -> Decimal:
     return result
 
 
+#: What no store can hold as text (NUL, lone surrogates), and the other C0 control characters
+#: but tab, line feed and carriage return: the same text must be storable on every backend.
+UNSTORABLE_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
+UNSTORABLE_MESSAGE = "must not contain control characters (U+0000-U+001F but tab and line breaks)"
+
+
+def storable(value: str, field: str) -> str:
+    """The text unchanged, or a ValidationError if it holds a character no store can hold."""
+    if UNSTORABLE_TEXT.search(value):
+        raise ValidationError(UNSTORABLE_MESSAGE, field)
+    return value
+
+
 def text(value: object, field: str, *, required: bool = True, limit: int = 10_000) -> str:
     """A string; non-blank when required."""
     if value is None and not required:
         return ""
     if not isinstance(value, str):
         raise ValidationError("must be text", field)
+    storable(value, field)
     if required and not value.strip():
         raise ValidationError("must not be blank", field)
     if len(value) > limit:

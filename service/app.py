@@ -11,6 +11,7 @@ import flask
 import swagger_ui_bundle
 
 from domain.application import ValuetrailApplication, store_env
+from domain.values import UNSTORABLE_MESSAGE, UNSTORABLE_TEXT
 from projections.db import ViewDatabase
 from service import api_keys, audit, benefits, initiatives, measurements, portfolios, value
 from service.api import Api
@@ -100,6 +101,7 @@ def _register_hooks(app: flask.Flask) -> None:
         ok = 0 < len(incoming) <= 200 and incoming.isprintable()
         flask.g.request_id = incoming if ok else uuid.uuid4().hex
         enforce_roles()
+        _check_query()
         if flask.request.method in _BODY_METHODS and flask.request.content_length != 0:
             has_body = flask.request.content_length or flask.request.headers.get(
                 "Transfer-Encoding"
@@ -117,6 +119,19 @@ def _register_hooks(app: flask.Flask) -> None:
     @app.teardown_appcontext
     def _noop(_error: BaseException | None) -> None:
         return None
+
+
+def _check_query() -> None:
+    """Refuse query text no store can hold (a NUL sent as %00, say) before any view reads it."""
+    errors = {
+        name: [UNSTORABLE_MESSAGE]
+        for name, value in flask.request.args.items(multi=True)
+        if UNSTORABLE_TEXT.search(name) or UNSTORABLE_TEXT.search(value)
+    }
+    if errors:
+        raise ApiProblem(
+            422, "the query holds control characters", slug="validation-error", errors=errors
+        )
 
 
 def _register_health(app: flask.Flask) -> None:

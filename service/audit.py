@@ -31,7 +31,16 @@ from service.initiatives import (
     initiative_view,
 )
 from service.jsonio import to_jsonable
-from service.reads import FreshArgs, after_cursor, fresh, keyset_page, next_url, signing_key, views
+from service.reads import (
+    FreshArgs,
+    after_cursor,
+    fresh,
+    keyset_page,
+    next_url,
+    position_field,
+    signing_key,
+    views,
+)
 from service.schemas.common import Instant, schema
 from service.state import application
 
@@ -107,9 +116,8 @@ class DecisionContextResponse(ma.Schema):
 class EventArgs(FreshArgs):
     """Query of GET /audit/events."""
 
-    after = ma.fields.Integer(
+    after = position_field(
         load_default=0,
-        validate=ma.validate.Range(min=0),
         metadata={"description": "log position to start after (the previous next_cursor)"},
     )
     cursor = ma.fields.String(

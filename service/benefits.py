@@ -19,7 +19,16 @@ from service.auth import ANY, MANAGE, require
 from service.blueprint import Blueprint
 from service.http import PageArgs, expected_version, meta, resource, write
 from service.reads import FreshArgs, after_cursor, fresh, keyset_page, views
-from service.schemas.common import AsOfArgs, Decimal, Instant, Month, month_map, reason, schema
+from service.schemas.common import (
+    AsOfArgs,
+    Day,
+    Decimal,
+    Instant,
+    Month,
+    month_map,
+    reason,
+    schema,
+)
 from service.state import application
 
 blp = Blueprint(
@@ -41,7 +50,7 @@ class BenefitBaseline(ma.Schema):
     """Where the measure stood before the initiative."""
 
     value = Decimal(required=True)
-    as_of = ma.fields.Date(required=True)
+    as_of = Day(required=True)
 
 
 class BenefitTarget(ma.Schema):

@@ -420,7 +420,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Handler = args.handler
     try:
         settings = Settings.from_env()
-    except ValueError as error:  # a malformed VALUETRAIL_* number
+    except ValueError as error:  # a malformed or unsafe VALUETRAIL_* setting
         return _fail(f"invalid configuration: {error}", 2)
     try:
         return handler(args, settings)

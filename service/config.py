@@ -40,7 +40,7 @@ class Settings:
             raise ValueError(f"VALUETRAIL_LOG_FORMAT must be text or json, not {log_format!r}")
         return cls(
             db=env.get("VALUETRAIL_DB", DEFAULT_DB),
-            admin_key=env.get("VALUETRAIL_ADMIN_KEY") or None,
+            admin_key=admin_key_from(env.get("VALUETRAIL_ADMIN_KEY")),
             host=env.get("VALUETRAIL_HOST", "127.0.0.1"),
             port=int(env.get("VALUETRAIL_PORT", "8000")),
             workers=int(env.get("VALUETRAIL_WORKERS", "2")),
@@ -58,6 +58,29 @@ class Settings:
         if unknown:
             raise TypeError(f"unknown settings: {', '.join(sorted(unknown))}")
         return replace(self, **dict(overrides))
+
+
+#: The shortest VALUETRAIL_ADMIN_KEY accepted: an admin token must not be guessable.
+MIN_ADMIN_KEY_LENGTH = 24
+
+
+def admin_key_from(value: str | None) -> str | None:
+    """The admin token VALUETRAIL_ADMIN_KEY sets, or ValueError if it is guessable."""
+    if not value:
+        return None
+    if "${" in value:
+        raise ValueError(
+            "VALUETRAIL_ADMIN_KEY holds an unexpanded placeholder (${...}): the tool that "
+            "started the service passed it through literally. Set the variable to a random "
+            "token, or leave it unset to have a key generated"
+        )
+    if len(value) < MIN_ADMIN_KEY_LENGTH:
+        raise ValueError(
+            f"VALUETRAIL_ADMIN_KEY must be at least {MIN_ADMIN_KEY_LENGTH} characters "
+            f"(it has {len(value)}); use a random token, e.g. the output of "
+            "`python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+        )
+    return value
 
 
 def ensure_sqlite_dir(db_url: str) -> None:

@@ -13,6 +13,7 @@ from domain.errors import (
     AuthenticationError,
     ConcurrencyError,
     DomainError,
+    ExternalIdConflictError,
     IdempotencyKeyReuseError,
     InvalidTransitionError,
     NotFoundError,
@@ -109,6 +110,14 @@ def domain_problem(error: DomainError) -> flask.Response:
             422, "the request has invalid values", slug="validation-error", errors=error.errors
         )
     if isinstance(error, NotFoundError):
+        as_of = flask.request.args.get("as_of") if flask.has_request_context() else None
+        if as_of:
+            # Transaction time: a resource created after the instant asked about is not there.
+            detail = (
+                f"{error.kind} {error.ident} had not been recorded as of {as_of}: it did not"
+                " exist yet then, or does not exist at all"
+            )
+            return problem(404, detail, slug="not-found")
         return problem(404, error.message, slug="not-found")
     if isinstance(error, VersionMismatchError):
         return problem(412, error.message, slug="version-mismatch")
@@ -121,6 +130,8 @@ def domain_problem(error: DomainError) -> flask.Response:
             slug="invalid-transition",
             extra={"current_status": error.current, "allowed_decisions": error.allowed},
         )
+    if isinstance(error, ExternalIdConflictError):
+        return _external_id_conflict(error)
     if isinstance(error, ConcurrencyError):
         return problem(409, error.message, slug="conflict")
     if isinstance(error, RuleViolationError):
@@ -132,6 +143,25 @@ def domain_problem(error: DomainError) -> flask.Response:
     if isinstance(error, StoreUnavailableError):
         return problem(503, error.message, slug="store-unavailable", headers={"Retry-After": "5"})
     return problem(400, error.message)
+
+
+def _external_id_conflict(error: ExternalIdConflictError) -> flask.Response:
+    """409 with the stored figures, and how to change them (a correction, or a new line)."""
+    stored = error.stored
+    if error.kind == "measurement":
+        advice = (
+            "to change its value, post a correction to /api/v1/benefits/"
+            f"{stored.get('benefit_id')}/measurements/{stored.get('measurement_id')}/corrections"
+        )
+    else:
+        advice = "to change it, record the difference as spend with a new external_id"
+    where = "" if error.index is None else f"items.{error.index}: "
+    extra: dict[str, Any] = {"stored": stored, "differs": error.differs}
+    if error.index is not None:
+        extra["index"] = error.index
+    return problem(
+        409, f"{where}{error.message}; {advice}", slug="external-id-conflict", extra=extra
+    )
 
 
 def register_error_handlers(app: flask.Flask) -> None:
@@ -169,6 +199,9 @@ def register_error_handlers(app: flask.Flask) -> None:
             )
         if status == 400 and messages:
             return problem(400, "the request body is not valid JSON", slug="malformed-json")
+        if status == 413:
+            # The rest of the body is never read: the connection cannot carry another request.
+            headers["Connection"] = "close"
         detail = {
             404: f"no resource at {flask.request.path}",
             405: f"{flask.request.method} is not allowed on {flask.request.path}",

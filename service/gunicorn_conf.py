@@ -45,6 +45,7 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
         "accesslog": None,
         "errorlog": "-",
         "proc_name": "valuetrail",
+        "pre_request": close_after_large_body(settings.max_body_bytes),
     }
     # Gunicorn 25.1+ opens a control socket under $HOME by default; the service needs none,
     # and several instances on one host would contend for the same path.
@@ -53,6 +54,19 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
     if settings.metrics:
         options |= metrics_hooks()
     return options
+
+
+def close_after_large_body(limit: int) -> Callable[[Any, Any], None]:
+    """A `pre_request` hook: a body the app refuses unread (413), or may refuse midway
+    (chunked), leaves bytes on the connection that are no request, so it is closed after."""
+
+    def pre_request(_worker: Any, req: Any) -> None:
+        for name, value in req.headers:
+            too_long = name == "CONTENT-LENGTH" and value.isdigit() and int(value) > limit
+            if too_long or name == "TRANSFER-ENCODING":
+                req.must_close = True
+
+    return pre_request
 
 
 class _Log(Protocol):

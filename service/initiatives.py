@@ -24,6 +24,7 @@ from service.jsonio import to_jsonable
 from service.reads import FreshArgs, after_cursor, fresh, keyset_page, views
 from service.schemas.common import (
     AsOfArgs,
+    Day,
     Decimal,
     Instant,
     Month,
@@ -138,10 +139,10 @@ class DecisionRequest(ma.Schema):
     rationale = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=10_000))
     reason_code = ma.fields.String(load_default=None, allow_none=True)
     decided_by = _name(required=True)
-    decided_on = ma.fields.Date(required=True)
+    decided_on = Day(required=True)
     conditions = ma.fields.String(load_default=None, allow_none=True)
     delay_until = Month(load_default=None, allow_none=True)
-    next_review_on = ma.fields.Date(load_default=None, allow_none=True)
+    next_review_on = Day(load_default=None, allow_none=True)
     evidence_refs = ma.fields.List(ma.fields.String(), load_default=list)
     scenario_id = ma.fields.UUID(load_default=None, allow_none=True)
 

@@ -14,7 +14,13 @@ from flask.json.provider import DefaultJSONProvider
 from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
 
+from domain.errors import ValidationError
+from domain.values import UNSTORABLE_MESSAGE, UNSTORABLE_TEXT
+
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+#: JSON escapes that can stand for a control character no store holds (\\b, \\f, \\u0000-\\u001f);
+#: a quick scan of the text, so only bodies that have one are walked string by string.
+_CONTROL_ESCAPE = re.compile(rb"\\(?:u00[01][0-9a-fA-F]|[bf])")
 
 
 def _no_constants(name: str) -> Any:
@@ -32,7 +38,31 @@ def loads(data: str | bytes) -> Any:
     except (RecursionError, ValueError) as error:
         # Too deeply nested, an integer too long to convert, or text that is not Unicode.
         raise json.JSONDecodeError(f"unusable JSON: {type(error).__name__}", "?", 0) from None
+    if _CONTROL_ESCAPE.search(data.encode("utf-8", "replace") if isinstance(data, str) else data):
+        _check_storable(result)
     return result
+
+
+def _check_storable(value: Any) -> None:
+    """Refuse (422, naming each field) strings holding characters that no store can hold."""
+    errors: dict[str, list[str]] = {}
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, str):
+            if UNSTORABLE_TEXT.search(item):
+                errors.setdefault(path or "_schema", []).append(UNSTORABLE_MESSAGE)
+        elif isinstance(item, dict):
+            for key, inner in item.items():
+                inner_path = f"{path}.{key}" if path else str(key)
+                if UNSTORABLE_TEXT.search(key):
+                    errors.setdefault(path or "_schema", []).append(f"a key {UNSTORABLE_MESSAGE}")
+                    continue
+                stack.append((inner_path, inner))
+        elif isinstance(item, list):
+            stack.extend((f"{path}.{i}" if path else str(i), v) for i, v in enumerate(item))
+    if errors:
+        raise ValidationError(errors)
 
 
 def _may_hold_surrogates(data: str | bytes) -> bool:

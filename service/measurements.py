@@ -19,8 +19,8 @@ from domain.application import (
 )
 from domain.errors import NotFoundError
 from domain.errors import ValidationError as DomainValidationError
-from domain.months import ensure_utc
-from domain.values import check_magnitude
+from domain.months import check_day, ensure_utc
+from domain.values import DECIMAL_TEXT, check_magnitude
 from projections.series import SeriesView
 from projections.series_queries import measurements
 from service.auth import ANY, INGEST, require
@@ -28,7 +28,7 @@ from service.blueprint import Blueprint
 from service.http import PageArgs, json_response, meta, write
 from service.metrics import remember_batch_outcome
 from service.reads import FreshArgs, after_cursor, fresh, keyset_page, views
-from service.schemas.common import AsOfArgs, Decimal, Instant, reason, schema
+from service.schemas.common import AsOfArgs, Day, Decimal, Instant, reason, schema
 from service.state import application
 
 blp = Blueprint(
@@ -48,7 +48,7 @@ class MeasurementCreate(ma.Schema):
     """Body of POST /benefits/{id}/measurements."""
 
     value = Decimal(required=True)
-    observed_on = ma.fields.Date(required=True, metadata={"description": "not in the future"})
+    observed_on = Day(required=True, metadata={"description": "not in the future"})
     source = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
     external_id = ma.fields.String(
         load_default=None,
@@ -122,7 +122,9 @@ def plain_items(value: Any) -> list[dict[str, Any]] | None:
         # Exactly the conversions the fields make (bool is an int: refused, as Decimal does).
         if not isinstance(benefit_id, str) or not isinstance(observed, str):
             return None
-        if type(number) not in _NUMBERS:
+        if type(number) not in _NUMBERS or (
+            isinstance(number, str) and not DECIMAL_TEXT.fullmatch(number)
+        ):
             return None
         try:
             amount = decimal.Decimal(str(number))
@@ -133,7 +135,7 @@ def plain_items(value: Any) -> list[dict[str, Any]] | None:
                 {
                     "benefit_id": UUID(benefit_id),
                     "value": amount,
-                    "observed_on": date.fromisoformat(observed),
+                    "observed_on": check_day(date.fromisoformat(observed), "observed_on"),
                     "source": source,
                     "external_id": external_id,
                 }

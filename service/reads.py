@@ -26,12 +26,28 @@ _key_lock = threading.Lock()
 _CURSOR_PREFIX = "k"
 
 
+#: The largest log position either store can hold (a signed 64-bit integer): a position,
+#: `after` or cursor beyond it is refused (422) rather than sent to the database.
+MAX_POSITION = 2**63 - 1
+#: Requests of one process that may wait for the projector at once (`min_position`); the
+#: others are told 503 at once, so waiting requests never take every worker thread.
+MAX_WAITING = 2
+_waiting = threading.BoundedSemaphore(MAX_WAITING)
+
+
+def position_field(**kwargs: Any) -> ma.fields.Integer:
+    """A log position (0 up to the largest either store holds)."""
+    return ma.fields.Integer(validate=ma.validate.Range(min=0, max=MAX_POSITION - 1), **kwargs)
+
+
 class FreshArgs(ma.Schema):
     """`?min_position=` for read-your-writes."""
 
-    min_position = ma.fields.Integer(
-        validate=ma.validate.Range(min=0),
-        metadata={"description": "wait (up to ~5 s) until the view includes this log position"},
+    min_position = position_field(
+        metadata={
+            "description": "wait (up to ~5 s) until the view includes this log position; "
+            "a position beyond the log's head is refused (422)"
+        },
     )
 
 
@@ -70,6 +86,8 @@ def fresh(names: Sequence[str], min_position: int | None) -> None:
     Inline (tests, one process): catch the views up to the head now. Otherwise, with
     `min_position`, wait a bounded time for the projector, then 503 with Retry-After.
     """
+    if min_position is not None:
+        _check_seen(min_position)
     if settings().projector_inline:
         with _inline_lock:
             projectors = _projectors(names)
@@ -78,13 +96,37 @@ def fresh(names: Sequence[str], min_position: int | None) -> None:
         return
     if min_position is None:
         return
-    if not wait_for_position(views(), names, min_position, settings().read_wait_seconds):
+    if wait_for_position(views(), names, min_position, 0):
+        return
+    if not _waiting.acquire(blocking=False):
+        raise _behind(min_position)
+    try:
+        if not wait_for_position(views(), names, min_position, settings().read_wait_seconds):
+            raise _behind(min_position)
+    finally:
+        _waiting.release()
+
+
+def _check_seen(min_position: int) -> None:
+    """Refuse a position no write has answered yet: no client can have seen it."""
+    head = application().head_position()
+    if min_position > head:
         raise ApiProblem(
-            503,
-            f"the view has not reached position {min_position} yet; retry shortly",
-            slug="view-behind",
-            headers={"Retry-After": "1"},
+            422,
+            f"min_position {min_position} is beyond the log's head ({head}): pass the"
+            " X-Log-Position a write answered",
+            slug="validation-error",
+            errors={"min_position": [f"must be at most the log's head position, {head}"]},
         )
+
+
+def _behind(min_position: int) -> ApiProblem:
+    return ApiProblem(
+        503,
+        f"the view has not reached position {min_position} yet; retry shortly",
+        slug="view-behind",
+        headers={"Retry-After": "1"},
+    )
 
 
 # -- keyset pages ----------------------------------------------------------------------------
@@ -99,7 +141,10 @@ def after_cursor(args: dict[str, Any]) -> int:
         text = base64.urlsafe_b64decode(cursor.encode("ascii")).decode("ascii")
         if not text.startswith(_CURSOR_PREFIX) or not text[1:].isdigit():
             raise ValueError(text)
-        return int(text[1:])
+        position = int(text[1:])
+        if position >= MAX_POSITION:
+            raise ValueError(text)
+        return position
     except (ValueError, UnicodeError, binascii.Error):
         raise ApiProblem(
             422,

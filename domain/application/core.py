@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, ClassVar, Generic, TypeVar, cast
 from urllib.parse import unquote, urlparse
 from uuid import UUID
@@ -29,6 +30,7 @@ from domain.benefit import Benefit
 from domain.clock import one_instant
 from domain.errors import (
     ConcurrencyError,
+    ExternalIdConflictError,
     IdempotencyKeyReuseError,
     NotFoundError,
     ValidationError,
@@ -39,7 +41,7 @@ from domain.initiative import Initiative
 from domain.months import ensure_utc, utc_now
 from domain.portfolio import Portfolio
 from domain.receipt import Receipt, receipt_id
-from domain.values import Meta
+from domain.values import Meta, decimal
 
 A = TypeVar("A", bound=Aggregate)
 T = TypeVar("T")
@@ -561,6 +563,22 @@ def check_observed(items: Sequence[Mapping[str, Any]], *, single: bool = False) 
         if single:
             errors = {k.split(".", 2)[2]: v for k, v in errors.items()}
         raise ValidationError(errors)
+
+
+def check_same_figures(
+    kind: str, stored: Mapping[str, Any], sent: Mapping[str, Any], names: Sequence[str]
+) -> None:
+    """A repeat of a stored (source, external_id) must carry the same figures, or the sender
+    is told (ExternalIdConflictError) rather than answered as if its figures were stored."""
+    differs = [name for name in names if not _same_figure(stored.get(name), sent.get(name))]
+    if differs:
+        raise ExternalIdConflictError(kind, stored, differs)
+
+
+def _same_figure(stored: Any, sent: Any) -> bool:
+    if isinstance(stored, Decimal):
+        return stored == decimal(sent, "value")  # 100 and "100.00" are one figure
+    return str(stored) == str(sent)
 
 
 def measurement_record(event: Any, benefit_id: UUID) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from domain.application.core import (
     T,
     Written,
     backoff,
+    check_same_figures,
     decision_record,
 )
 from domain.clock import one_instant
@@ -171,6 +172,12 @@ class InitiativeUseCases(ApplicationCore):
                     spend_id = receipt_id("spend", initiative_id, source, external_id)
                     existing = self._find_receipt(spend_id)
                     if existing is not None:
+                        check_same_figures(
+                            "spend",
+                            existing.data,
+                            {"month": month, "amount": amount},
+                            ("month", "amount"),
+                        )
                         duplicate = dict(existing.data, created=False)
                         if once is None:
                             return Written(duplicate, self.head_position())

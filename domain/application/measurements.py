@@ -19,12 +19,14 @@ from domain.application.core import (
     Written,
     backoff,
     check_observed,
+    check_same_figures,
     measurement_record,
 )
 from domain.benefit import Benefit
 from domain.clock import one_instant
 from domain.errors import (
     ConcurrencyError,
+    ExternalIdConflictError,
     NotFoundError,
     RuleViolationError,
     ValidationError,
@@ -147,6 +149,9 @@ class MeasurementUseCases(ApplicationCore):
                 for name, messages in error.errors.items():
                     errors.setdefault(f"{prefix}{name}", []).extend(messages)
                 continue
+            except ExternalIdConflictError as error:
+                error.index = None if single else index
+                raise
             except RuleViolationError as error:
                 if single:
                     raise
@@ -178,11 +183,12 @@ class MeasurementUseCases(ApplicationCore):
         """Apply one measurement to a loaded benefit; a known key returns the stored one instead."""
         source, external_id = item["source"], item.get("external_id")
         if key is not None:
-            if key in seen:
-                return seen[key], None
-            existing = known.get(key)
-            if existing is not None:
-                return dict(existing.data), None
+            stored = seen.get(key)
+            if stored is None and key in known:
+                stored = dict(known[key].data)
+            if stored is not None:
+                check_same_figures("measurement", stored, item, ("value", "observed_on"))
+                return stored, None
             measurement_id = key
         else:
             measurement_id = uuid4()

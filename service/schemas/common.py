@@ -8,11 +8,11 @@ from typing import Any
 import marshmallow as ma
 
 from domain.errors import ValidationError as DomainValidationError
-from domain.months import check_month
-from domain.values import check_magnitude
+from domain.months import FIRST_DAY, LAST_DAY, check_month
+from domain.values import DECIMAL_TEXT, check_magnitude
 
 MONTH_PATTERN = r"^(19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])$"
-DECIMAL_PATTERN = r"^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$"
+DECIMAL_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
 
 
 class Decimal(ma.fields.Decimal):
@@ -25,7 +25,9 @@ class Decimal(ma.fields.Decimal):
         super().__init__(as_string=True, allow_nan=False, **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
-        if isinstance(value, (bool, float)):
+        if isinstance(value, (bool, float)) or (
+            isinstance(value, str) and not DECIMAL_TEXT.fullmatch(value)
+        ):
             raise self.make_error("invalid")
         result = super()._deserialize(value, attr, data, **kwargs)
         try:
@@ -49,6 +51,15 @@ class Month(ma.fields.String):
             return check_month(text)
         except DomainValidationError as error:
             raise ma.ValidationError(error.errors.get("month", [error.message])) from None
+
+
+class Day(ma.fields.Date):
+    """A date (`YYYY-MM-DD`) in the years months may name (1900 to 2999)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        message = f"must be between {FIRST_DAY} and {LAST_DAY}"
+        kwargs.setdefault("validate", ma.validate.Range(FIRST_DAY, LAST_DAY, error=message))
+        super().__init__(**kwargs)
 
 
 class Instant(ma.fields.AwareDateTime):

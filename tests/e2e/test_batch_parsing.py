@@ -41,8 +41,7 @@ def schema_load(items: list[Any]) -> list[dict[str, Any]]:
         {"external_id": None},
         {"value": 7},
         {"value": Decimal("-0.5")},
-        {"value": "1E+3"},
-        {"value": " 3 "},
+        {"value": Decimal("1E+3")},  # a JSON number in exponent form
         {"benefit_id": BENEFIT.upper()},
         {"benefit_id": "{" + BENEFIT + "}"},
         {"observed_on": "20250131"},
@@ -63,6 +62,12 @@ def test_a_well_formed_item_loads_as_the_schema_loads_it(changes: dict[str, Any]
         {"value": "NaN"},
         {"value": "Infinity"},
         {"value": "abc"},
+        {"value": "1E+3"},  # decimal strings are plain: -?[0-9]+(.[0-9]+)?
+        {"value": " 3 "},
+        {"value": "1_000"},
+        {"value": "１２"},
+        {"value": "+3"},
+        {"value": ".5"},
         {"value": "1E+99"},
         {"value": None},
         {"value": ...},

@@ -82,15 +82,15 @@ def test_db_init_creates_tables_and_prints_the_first_admin_key_once(
 def test_db_init_with_an_admin_key_set_creates_that_key_and_prints_none(
     db: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("VALUETRAIL_ADMIN_KEY", "automation-token")
+    monkeypatch.setenv("VALUETRAIL_ADMIN_KEY", "automation-token-chosen-by-ops")
 
     code, out, err = run(capsys, "db", "init")
 
     assert code == 0
     assert "shown ONCE" not in err
-    assert "automation-token" not in out + err
+    assert "automation-token-chosen-by-ops" not in out + err
     with opened(db) as app:
-        assert app.authenticate("automation-token") is not None
+        assert app.authenticate("automation-token-chosen-by-ops") is not None
         assert len(app.list_api_keys()) == 1
 
 

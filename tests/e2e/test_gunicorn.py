@@ -16,7 +16,7 @@ import pytest
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]
-ADMIN_TOKEN = "gunicorn-admin-token"
+ADMIN_TOKEN = "gunicorn-admin-token-for-tests"
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 30.0
 PORTFOLIO = {

@@ -39,7 +39,7 @@ from tests.e2e.test_gunicorn import (
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
-ADMIN_TOKEN = "race-admin-token"
+ADMIN_TOKEN = "race-admin-token-for-the-race-tests"
 CLIENTS = 16
 ITEMS = 500
 BENEFITS = 10

@@ -51,7 +51,7 @@ def test_a_measurement_is_201_and_its_repeat_is_200_with_the_same_measurement(
     world: Measured,
 ) -> None:
     first = world.measure(external_id="m-1")
-    again = world.measure(value="95", external_id="m-1")
+    again = world.measure(value="90.00", external_id="m-1")  # the same figure, spelled otherwise
 
     assert first.status_code == 201
     body = first.get_json()
@@ -71,6 +71,40 @@ def test_a_measurement_is_201_and_its_repeat_is_200_with_the_same_measurement(
     assert first.headers["X-Log-Position"].isdigit()
     assert again.status_code == 200
     assert again.get_json() == body
+    assert world.count() == 1
+
+
+def test_a_repeat_with_another_value_is_409_with_the_stored_measurement(
+    world: Measured,
+) -> None:
+    first = world.measure(external_id="m-1").get_json()
+
+    for changed in ({"value": "95"}, {"observed_on": "2025-01-30"}):
+        again = world.measure(external_id="m-1", **changed)
+
+        assert again.status_code == 409, again.get_data(as_text=True)
+        assert again.mimetype == "application/problem+json"
+        problem = again.get_json()
+        assert problem["stored"] == first
+        assert problem["differs"] == list(changed)
+        assert f"/measurements/{first['measurement_id']}/corrections" in problem["detail"]
+    assert world.count() == 1
+
+
+def test_a_batch_repeating_a_stored_item_with_another_value_is_409_and_stores_nothing(
+    world: Measured,
+) -> None:
+    first = world.measure(external_id="m-1").get_json()
+    items = [
+        world.item("m-2"),
+        world.item("m-1", value="91", observed_on="2025-01-31"),
+    ]
+
+    response = world.batch(items)
+
+    assert response.status_code == 409, response.get_data(as_text=True)
+    assert response.get_json()["index"] == 1
+    assert response.get_json()["stored"] == first
     assert world.count() == 1
 
 

@@ -660,14 +660,14 @@ def test_serve_runs_the_projector_beside_two_workers_and_stops_both(
     env = environment(
         fresh_postgres_url,
         tmp_path,
-        VALUETRAIL_ADMIN_KEY="serve-admin",
+        VALUETRAIL_ADMIN_KEY="serve-admin-token-for-the-projector",
         VALUETRAIL_PORT=str(port),
         VALUETRAIL_WORKERS="2",
     )
     server = spawn(serve_command(), env, "serve")
     base = f"http://127.0.0.1:{port}/api/v1"
     http = requests.Session()
-    http.headers["Authorization"] = "Bearer serve-admin"
+    http.headers["Authorization"] = "Bearer serve-admin-token-for-the-projector"
 
     def healthy() -> bool:
         assert server.process.poll() is None, server.output()

@@ -29,7 +29,7 @@ from tests.e2e.conftest import Api, build_app
 ROOT = Path(__file__).resolve().parents[2]
 DOCKER = ROOT / "docker"
 REQUIRE_TOOLS_ENV = "VALUETRAIL_REQUIRE_OPS_TOOLS"
-ADMIN_TOKEN = "ops-admin-token"
+ADMIN_TOKEN = "ops-admin-token-for-the-ops-tests"
 START_TIMEOUT = 40.0
 STOP_TIMEOUT = 40.0
 API = "/api/v1"
