@@ -288,6 +288,20 @@ def insert_rows(cursor: Cursor, table: str, columns: str, rows: Sequence[Sequenc
         cursor.executemany(f"INSERT INTO {table} ({', '.join(names)}) VALUES ({marks})", rows)
 
 
+#: What a view stores for a NUL (U+0000) in an event's text: PostgreSQL's text cannot hold
+#: one. Events written before the API refused NUL still project; the log keeps the original.
+NUL_STAND_IN = "\ufffd"
+
+
+def storable_row(values: Sequence[Any]) -> Sequence[Any]:
+    """The values with any NUL in their text replaced by NUL_STAND_IN (most rows: unchanged)."""
+    if not any(type(value) is str and "\x00" in value for value in values):
+        return values
+    return [
+        value.replace("\x00", NUL_STAND_IN) if type(value) is str else value for value in values
+    ]
+
+
 class _PgCursor:
     """A psycopg cursor that takes `?` placeholders."""
 
@@ -299,10 +313,10 @@ class _PgCursor:
         return sql.replace("%", "%%").replace("?", "%s")
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        return self._cursor.execute(self._sql(sql), params)
+        return self._cursor.execute(self._sql(sql), storable_row(params))
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> Any:
-        return self._cursor.executemany(self._sql(sql), rows)
+        return self._cursor.executemany(self._sql(sql), [storable_row(row) for row in rows])
 
     def copy_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         """COPY rows into a table (values adapted as for any statement)."""
@@ -311,7 +325,7 @@ class _PgCursor:
         )
         with self._cursor.copy(statement) as copy:
             for row in rows:
-                copy.write_row(row)
+                copy.write_row(storable_row(row))
 
     def execute_binary(self, sql: str, params: Sequence[Any] = ()) -> Any:
         """`execute`, with results in binary format (no text encoding of bytea and numbers)."""

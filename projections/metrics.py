@@ -27,7 +27,7 @@ from projections.audit_chain import VIEW_NAME as AUDIT_VIEW
 from projections.audit_chain import load_or_create_signing_key, verify_store
 from projections.codec import loads
 from projections.db import ViewDatabase
-from projections.runner import Projector, observe_batches
+from projections.runner import Projector, observe_batches, observe_failures
 from projections.value import portfolio_value
 
 log = logging.getLogger("valuetrail.projector.metrics")
@@ -134,6 +134,7 @@ class ProjectorCollector(Collector):
         self.views = list(views)
         self.audit = audit
         self._processed: dict[str, int] = {}
+        self._failures: dict[str, int] = {}
         self._lock = threading.Lock()
         self._portfolios: tuple[float, list[PortfolioGauges]] | None = None
 
@@ -141,6 +142,11 @@ class ProjectorCollector(Collector):
         """Count a committed batch (a `projections.runner` batch observer)."""
         with self._lock:
             self._processed[view] = self._processed.get(view, 0) + events
+
+    def count_failure(self, view: str) -> None:
+        """Count a running view's failure (a `projections.runner` failure observer)."""
+        with self._lock:
+            self._failures[view] = self._failures.get(view, 0) + 1
 
     def describe(self) -> Iterable[Metric]:
         """Nothing up front: the families are known only when collected."""
@@ -158,6 +164,16 @@ class ProjectorCollector(Collector):
         for view, count in counts.items():
             processed.add_metric([view], count)
         yield processed
+        failed = CounterMetricFamily(
+            "valuetrail_projection_failures",
+            "Times a view failed to apply the log and backed off, since the projector started.",
+            labels=["projection"],
+        )
+        with self._lock:
+            failures = {view: self._failures.get(view, 0) for view in self.views}
+        for view, count in failures.items():
+            failed.add_metric([view], count)
+        yield failed
         if self.audit is not None and self.audit.status.verified is not None:
             yield _gauge(
                 "valuetrail_audit_chain_verified",
@@ -274,6 +290,7 @@ def start_exporter(
         exporter._closers.append(audit.stop)
     collector = ProjectorCollector(app, db, list(projectors), audit)
     exporter._closers.append(observe_batches(collector.count))
+    exporter._closers.append(observe_failures(collector.count_failure))
     exporter.collector = collector
     registry = CollectorRegistry()
     registry.register(collector)

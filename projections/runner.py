@@ -34,6 +34,26 @@ def observe_batches(observer: BatchObserver) -> Callable[[], None]:
     return lambda: _observers.remove(observer)
 
 
+#: Told the view's name each time a running view fails and backs off.
+FailureObserver = Callable[[str], None]
+_failure_observers: list[FailureObserver] = []
+
+
+def observe_failures(observer: FailureObserver) -> Callable[[], None]:
+    """Call `observer` each time a running view of this process fails; returns undo."""
+    _failure_observers.append(observer)
+    return lambda: _failure_observers.remove(observer)
+
+
+#: A failing view waits 1, 2, 4 … seconds before it tries again, at most this long.
+MAX_BACKOFF_SECONDS = 60.0
+
+
+def backoff_seconds(failures: int) -> float:
+    """How long a view waits after its `failures`-th failure in a row."""
+    return float(min(MAX_BACKOFF_SECONDS, 2 ** (failures - 1)))
+
+
 @dataclass(frozen=True)
 class Page:
     """What one read of the log found: the envelopes to apply, and how far it got."""
@@ -192,17 +212,26 @@ class Projector:
                         pause = self.gather - (time.monotonic() - applied)
                         if pause > 0:
                             stop.wait(pause)
-            except (PersistenceError, OSError, RuntimeError) as error:
-                # A dropped connection or a busy store: back off, reconnect, carry on.
-                failures += 1
-                self.view.forget()
-                log.warning("view %s stopped (%s); restarting", self.view.name, error)
-                stop.wait(min(30.0, 0.5 * 2**failures))
             except Exception as error:
+                # A dropped connection, a busy store, or an event the view cannot apply: one
+                # line per back-off (the traceback only on the first of a run of failures),
+                # counted in valuetrail_projection_failures_total, waiting longer each time.
                 failures += 1
                 self.view.forget()
-                log.exception("view %s failed: %s; restarting", self.view.name, error)
-                stop.wait(min(30.0, 0.5 * 2**failures))
+                wait = backoff_seconds(failures)
+                expected = isinstance(error, (PersistenceError, OSError))
+                log.error(
+                    "view %s failed (%s: %s); failure %d in a row, retrying in %.0f s",
+                    self.view.name,
+                    type(error).__name__,
+                    str(error).splitlines()[0] if str(error) else "",
+                    failures,
+                    wait,
+                    exc_info=failures == 1 and not expected,
+                )
+                for observer in _failure_observers:
+                    observer(self.view.name)
+                stop.wait(wait)
 
 
 def rebuild_views(

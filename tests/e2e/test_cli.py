@@ -94,6 +94,32 @@ def test_db_init_with_an_admin_key_set_creates_that_key_and_prints_none(
         assert len(app.list_api_keys()) == 1
 
 
+@pytest.mark.parametrize(
+    ("key", "said"),
+    [
+        ("changeme", "at least 24 characters"),
+        ("${VALUETRAIL_ADMIN_KEY}", "unexpanded placeholder"),
+        ("${ADMIN:-a-long-enough-default-token}", "unexpanded placeholder"),
+    ],
+)
+def test_a_guessable_admin_key_stops_every_command_before_it_touches_the_store(
+    db: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    key: str,
+    said: str,
+) -> None:
+    monkeypatch.setenv("VALUETRAIL_ADMIN_KEY", key)
+
+    code, _out, err = run(capsys, "db", "init")
+
+    assert code == 2
+    assert said in err and "VALUETRAIL_ADMIN_KEY" in err
+    assert key not in err
+    assert not (tmp_path / "var" / "valuetrail.db").exists()
+
+
 def test_keys_create_prints_a_token_that_authenticates(
     db: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -49,6 +49,7 @@ def test_the_required_alerts_exist() -> None:
         "ValuetrailApiDown",
         "ValuetrailHighErrorRatio",
         "ValuetrailProjectionLagging",
+        "ValuetrailProjectionFailing",
         "ValuetrailAuditChainBroken",
         "ValuetrailIngestRejectionsSpiking",
     } <= names
