@@ -9,6 +9,7 @@ from typing import Any
 
 import flask
 import swagger_ui_bundle
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from domain.application import ValuetrailApplication, store_env
 from domain.values import UNSTORABLE_MESSAGE, UNSTORABLE_TEXT
@@ -110,6 +111,8 @@ def _register_hooks(app: flask.Flask) -> None:
                 raise ApiProblem(
                     415, "send the body as application/json", slug="unsupported-media-type"
                 )
+            if flask.request.content_length is None and has_body:
+                _read_chunked_body(app.config["MAX_CONTENT_LENGTH"])
 
     @app.after_request
     def _finish(response: flask.Response) -> flask.Response:
@@ -119,6 +122,21 @@ def _register_hooks(app: flask.Flask) -> None:
     @app.teardown_appcontext
     def _noop(_error: BaseException | None) -> None:
         return None
+
+
+def _read_chunked_body(limit: int) -> None:
+    """Read a body sent without a length (chunked) now, so one over the limit is 413 whole,
+    never cut at the limit and parsed (a 400, or worse, a shorter document that parses)."""
+    stream = flask.request.environ["wsgi.input"]
+    data = bytearray()
+    while len(data) <= limit:
+        piece = stream.read(min(65536, limit + 1 - len(data)))
+        if not piece:
+            break
+        data += piece
+    if len(data) > limit:
+        raise RequestEntityTooLarge()
+    flask.request._cached_data = bytes(data)  # what get_data() answers from now on
 
 
 def _check_query() -> None:

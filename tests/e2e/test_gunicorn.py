@@ -177,3 +177,46 @@ def test_serve_walks_the_integrators_path_and_stops_cleanly(server: Server) -> N
     output = server.output()
     assert "Traceback" not in output
     assert "shown ONCE" not in output  # VALUETRAIL_ADMIN_KEY was set: no generated key
+
+
+def _exchange(sock: socket.socket, raw: bytes) -> str:
+    """Send raw bytes; the response's status line and headers, or "closed"."""
+    sock.sendall(raw)
+    sock.settimeout(10)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        piece = sock.recv(65536)
+        if not piece:
+            return "closed"
+        data += piece
+    return data.partition(b"\r\n\r\n")[0].decode("latin-1")
+
+
+def _chunked(body: bytes) -> bytes:
+    pieces = [body[i : i + 65536] for i in range(0, len(body), 65536)]
+    return b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in pieces) + b"0\r\n\r\n"
+
+
+def test_a_body_over_the_limit_is_413_and_closes_the_connection_chunked_or_not(
+    server: Server,
+) -> None:
+    port = int(server.base.rsplit(":", 1)[1])
+    big = b'{"name": "' + b"x" * (1024 * 1024) + b'"}'
+    head = (
+        f"POST /api/v1/portfolios HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {ADMIN_TOKEN}\r\n"
+        "Content-Type: application/json\r\n"
+    ).encode()
+    sent = {
+        "chunked": head + b"Transfer-Encoding: chunked\r\n\r\n" + _chunked(big),
+        # Only the start of the body: a client that stops sending once it sees the 413.
+        "declared": head + f"Content-Length: {len(big)}\r\n\r\n".encode() + big[:1000],
+    }
+    for name, raw in sent.items():
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            answer = _exchange(sock, raw)
+            assert answer.startswith("HTTP/1.1 413"), (name, answer)
+            assert "Connection: close" in answer, (name, answer)
+            assert _exchange(sock, b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n") == "closed"
+    with session(ADMIN_TOKEN) as admin:
+        listed = admin.get(server.api + "/portfolios", timeout=10).json()
+    assert listed["items"] == []
