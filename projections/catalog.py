@@ -15,6 +15,10 @@ from projections.view import View
 VALUE_VIEWS = ("portfolio_value", "measurement_series")
 
 
+#: Every view's name, as `valuetrail projections rebuild NAME` takes it.
+VIEW_NAMES = (StatesView.name, SeriesView.name, DecisionsView.name, SealerView.name)
+
+
 def build_views(app: ValuetrailApplication, extra: tuple[View, ...] = ()) -> dict[str, View]:
     """A fresh instance of every view (the audit chain's sealer is passed in `extra`)."""
     views: list[View] = [StatesView(app), SeriesView(), DecisionsView(), *extra]

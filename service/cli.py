@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import replace
+from importlib import metadata
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 from uuid import UUID, uuid4
@@ -25,7 +26,7 @@ from domain.values import Meta
 from projections import process
 from projections.audit_chain import VIEW_NAME as AUDIT_CHAIN
 from projections.audit_chain import load_or_create_signing_key, verify_store
-from projections.catalog import audit_views, build_projectors
+from projections.catalog import VIEW_NAMES, audit_views, build_projectors
 from projections.db import ViewDatabase
 from projections.rebuild import processes_for, rebuild_in_processes
 from projections.runner import Projector
@@ -82,11 +83,23 @@ def _meta() -> Meta:
 @contextmanager
 def _opened(settings: Settings, *, create_tables: bool) -> Iterator[ValuetrailApplication]:
     """The application for one command, closed (pool and all) before anything forks."""
+    if not create_tables:
+        _require_store(settings.db)
     app = build_application(replace(settings, create_tables=create_tables))
     try:
         yield app
     finally:
         app.close()
+
+
+def _require_store(db: str) -> None:
+    """A command that only uses the store must not create one at a mistyped SQLite path."""
+    if db.startswith("sqlite:///"):
+        path = db[len("sqlite:///") :]
+        if path and path != ":memory:" and not os.path.exists(path):
+            raise CommandError(
+                f"no store at {path}: check VALUETRAIL_DB, or create one with `valuetrail db init`"
+            )
 
 
 def _banner(token: str) -> None:
@@ -111,6 +124,12 @@ def ensure_first_key(app: ValuetrailApplication, settings: Settings) -> str | No
         app.ensure_admin_key(settings.admin_key)
         return None
     if app.has_api_keys():
+        print(
+            "valuetrail: API keys exist already. Lost the admin token? Issue another with "
+            "`valuetrail keys create --name NAME --role admin` (or set VALUETRAIL_ADMIN_KEY).",
+            file=sys.stderr,
+            flush=True,
+        )
         return None
     _key, token = app.issue_api_key(name=FIRST_RUN_KEY_NAME, role="admin", meta=_meta()).value
     _banner(token)
@@ -345,7 +364,9 @@ Handler = Callable[[argparse.Namespace, Settings], int]
 
 
 def _command(commands: Any, name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
-    parser: argparse.ArgumentParser = commands.add_parser(name, help=help_text)
+    parser: argparse.ArgumentParser = commands.add_parser(
+        name, help=help_text, description=help_text[:1].upper() + help_text[1:] + "."
+    )
     parser.set_defaults(handler=handler)
     return parser
 
@@ -357,23 +378,37 @@ def build_parser() -> argparse.ArgumentParser:
         description="Event-sourced Value Management Office API. Configured by VALUETRAIL_* "
         "environment variables (VALUETRAIL_DB, VALUETRAIL_HOST, VALUETRAIL_PORT, ...).",
     )
+    parser.add_argument(
+        "--version", action="version", version=f"valuetrail {metadata.version('valuetrail')}"
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _command(commands, "serve", cmd_serve, "create tables if needed, then serve the API")
     _command(commands, "api", cmd_api, "serve the API only (tables must exist)")
     _command(commands, "project", cmd_project, "run the projector only (the views' writer)")
 
-    db = commands.add_parser("db", help="database administration")
+    db = commands.add_parser(
+        "db", help="database administration", description="Database administration."
+    )
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
     _command(db_commands, "init", cmd_db_init, "create the event store's and the views' tables")
 
-    views = commands.add_parser("projections", help="manage the views (read models)")
+    views = commands.add_parser(
+        "projections",
+        help="manage the views (read models)",
+        description="Manage the views (read models) built from the event log.",
+    )
     view_commands = views.add_subparsers(
         dest="projections_command", required=True, metavar="COMMAND"
     )
     rebuild = _command(
         view_commands, "rebuild", cmd_projections_rebuild, "rebuild views from the whole log"
     )
-    rebuild.add_argument("name", nargs="?", help="one view (default: every view)")
+    rebuild.add_argument(
+        "name",
+        nargs="?",
+        metavar="NAME",
+        help=f"one view: {', '.join(VIEW_NAMES)} (default: every view)",
+    )
     rebuild.add_argument(
         "--force",
         action="store_true",
@@ -388,7 +423,11 @@ def build_parser() -> argparse.ArgumentParser:
         "a log of 100,000 events or more, else 1)",
     )
 
-    audit = commands.add_parser("audit", help="tamper evidence (the audit chain)")
+    audit = commands.add_parser(
+        "audit",
+        help="tamper evidence (the audit chain)",
+        description="Tamper evidence: export the sealed log and verify it offline.",
+    )
     audit_commands = audit.add_subparsers(dest="audit_command", required=True, metavar="COMMAND")
     verify = _command(audit_commands, "verify", cmd_audit_verify, "check an export offline")
     verify.add_argument("file", help="an export written by `valuetrail audit export`")
@@ -398,7 +437,9 @@ def build_parser() -> argparse.ArgumentParser:
     export = _command(audit_commands, "export", cmd_audit_export, "write an export")
     export.add_argument("--output", "-o", metavar="FILE", help="file to write (default stdout)")
 
-    keys = commands.add_parser("keys", help="manage API keys")
+    keys = commands.add_parser(
+        "keys", help="manage API keys", description="Issue, list and revoke API keys."
+    )
     key_commands = keys.add_subparsers(dest="keys_command", required=True, metavar="COMMAND")
     create = _command(key_commands, "create", cmd_keys_create, "issue a key; prints its token")
     create.add_argument("--name", required=True, help="who or what uses the key")

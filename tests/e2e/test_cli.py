@@ -432,3 +432,89 @@ def test_audit_export_without_a_signing_key_says_so(
 
     assert code == 1
     assert "no audit signing key" in err
+
+
+def test_version_is_the_installed_one(capsys: pytest.CaptureFixture[str]) -> None:
+    from importlib import metadata
+
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+
+    assert exited.value.code == 0
+    assert capsys.readouterr().out.strip() == f"valuetrail {metadata.version('valuetrail')}"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["serve"],
+        ["api"],
+        ["project"],
+        ["db"],
+        ["db", "init"],
+        ["projections"],
+        ["projections", "rebuild"],
+        ["audit"],
+        ["audit", "verify"],
+        ["audit", "export"],
+        ["keys"],
+        ["keys", "create"],
+        ["keys", "list"],
+        ["keys", "revoke"],
+        ["demo"],
+        ["openapi"],
+    ],
+)
+def test_every_command_s_help_says_what_it_does(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        main([*argv, "--help"])
+
+    out = capsys.readouterr().out
+    assert out.startswith("usage: valuetrail")
+    # The first paragraph after the usage lines is the description, before the arguments.
+    description = out.split("\n\n")[1]
+    assert description.strip() and not description.startswith(("options", "positional")), out
+
+
+def test_rebuild_help_lists_every_view(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["projections", "rebuild", "--help"])
+
+    out = capsys.readouterr().out
+    for view in ("portfolio_value", "measurement_series", "decision_trail", AUDIT_CHAIN):
+        assert view in out
+
+
+@pytest.mark.parametrize(
+    "argv", [["keys", "list"], ["audit", "export"], ["projections", "rebuild"], ["api"]]
+)
+def test_a_command_on_a_mistyped_sqlite_path_says_so_and_creates_nothing(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+) -> None:
+    monkeypatch.setenv("VALUETRAIL_DB", "sqlite:///" + str(tmp_path / "vaar" / "valutrail.db"))
+    monkeypatch.setenv("VALUETRAIL_AUDIT_SIGNING_KEY", str(tmp_path / "key.pem"))
+    monkeypatch.delenv("VALUETRAIL_ADMIN_KEY", raising=False)
+    load_or_create_signing_key(str(tmp_path / "key.pem"))  # only the store is missing
+
+    code, _out, err = run(capsys, *argv)
+
+    assert code == 1
+    assert "no store at" in err and "valuetrail db init" in err
+    assert not (tmp_path / "vaar").exists()
+
+
+def test_init_on_a_store_with_keys_says_how_to_get_a_lost_admin_token(
+    db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(capsys, "db", "init")
+
+    code, _out, err = run(capsys, "db", "init")
+
+    assert code == 0
+    assert "shown ONCE" not in err
+    assert "keys create --name NAME --role admin" in err
