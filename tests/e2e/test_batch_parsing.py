@@ -3,6 +3,7 @@ item schema loads, and anything else is left to the schema, so errors read as th
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Any
 from uuid import uuid4
@@ -115,7 +116,10 @@ def test_the_request_schema_still_bounds_the_batch() -> None:
     ),
     source=st.text(min_size=1, max_size=200),
     external_id=st.one_of(st.none(), st.text(min_size=1, max_size=200)),
-    day=st.dates().map(lambda d: d.isoformat()),
+    # Valid days are those of the months the API names (1900-2999).
+    day=st.dates(min_value=date(1900, 1, 1), max_value=date(2999, 12, 31)).map(
+        lambda d: d.isoformat()
+    ),
 )
 def test_any_valid_item_loads_the_same_both_ways(
     value: int | Decimal, source: str, external_id: str | None, day: str
@@ -123,3 +127,11 @@ def test_any_valid_item_loads_the_same_both_ways(
     items = [item(value=value, source=source, external_id=external_id, observed_on=day)]
 
     assert plain_items(items) == schema_load(items)
+
+
+@given(day=st.dates().filter(lambda d: not date(1900, 1, 1) <= d <= date(2999, 12, 31)))
+def test_a_day_outside_1900_to_2999_is_left_to_the_schema_which_refuses_it(day: date) -> None:
+    items = [item(observed_on=day.isoformat())]
+
+    assert plain_items(items) is None
+    assert "observed_on" in MeasurementBatchItem(many=True).validate(items)[0]

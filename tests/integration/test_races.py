@@ -313,11 +313,12 @@ def test_racing_batches_over_the_same_benefits_store_each_measurement_once(
             {
                 "benefit_id": s.benefit_id if int(key.rsplit("-", 1)[1]) % 2 else second,
                 "value": "1",
-                "observed_on": date(2024, 1 + k % 12, 1),
+                # The same key always carries the same figures (another would be a conflict).
+                "observed_on": date(2024, 1 + int(key.rsplit("-", 1)[1]) % 12, 1),
                 "source": "feed",
                 "external_id": key,
             }
-            for k, key in enumerate(keys)
+            for key in keys
         ]
         return worker.record_measurements(items, meta=meta(n))
 

@@ -300,6 +300,11 @@ def test_a_failed_audit_verification_reads_0_and_an_unreachable_store_leaves_gau
 
     down = ProjectorCollector(cast(ValuetrailApplication, _Unreachable()), db, ["audit_chain"])
     down.count("audit_chain", 7, 7)
+    down.count_failure("audit_chain")
     families = {family.name: family for family in down.collect()}
-    assert list(families) == ["valuetrail_projection_events_processed"]
+    assert list(families) == [
+        "valuetrail_projection_events_processed",
+        "valuetrail_projection_failures",
+    ]
     assert families["valuetrail_projection_events_processed"].samples[0].value == 7
+    assert families["valuetrail_projection_failures"].samples[0].value == 1
