@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from tests.ops.conftest import DOCKER, tool
+from tests.ops.conftest import DOCKER, ROOT, tool
 
 
 def _compose() -> dict[str, Any]:
@@ -68,7 +68,9 @@ def test_the_image_is_multi_stage_slim_non_root_with_a_healthcheck_and_exec_form
     ]
     froms = [args for op, args in instructions if op == "FROM"]
     assert len(froms) >= 2
-    assert all(args.startswith("python:3.11-slim") for args in froms)
+    # The base is an argument (a mirror or a locally made base), python:3.11-slim by default.
+    assert instructions[0] == ["ARG", "BASE_IMAGE=python:3.11-slim"]
+    assert all(args.startswith("${BASE_IMAGE} AS ") for args in froms)
     final = instructions[max(i for i, (op, _) in enumerate(instructions) if op == "FROM") :]
     users = [args.strip() for op, args in final if op == "USER"]
     assert users and users[-1].split(":")[0] not in {"root", "0"}
@@ -76,3 +78,14 @@ def test_the_image_is_multi_stage_slim_non_root_with_a_healthcheck_and_exec_form
     command = [args for op, args in final if op == "CMD"]
     assert command and json.loads(command[-1]) == ["valuetrail", "serve"]
     assert any(op == "COPY" and args.startswith("--from=build") for op, args in final)
+
+
+def test_the_image_installs_exactly_the_locked_versions_then_the_project_alone() -> None:
+    dockerfile = (DOCKER / "Dockerfile").read_text(encoding="utf-8")
+    runs = [line.strip() for line in dockerfile.splitlines() if line.startswith("RUN ")]
+    assert "RUN /opt/valuetrail/bin/pip install --require-hashes -r requirements.lock" in runs
+    assert any("pip install --no-deps" in line and line.endswith(" .") for line in runs)
+    assert not any("pip install ." in line for line in runs), "resolves versions in the build"
+    # A Docker build context of allow-listed paths: the lock file must be one of them.
+    allowed = (ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()
+    assert {"*", "!requirements.lock", "!pyproject.toml"} <= set(allowed)
