@@ -46,6 +46,7 @@ def install_tools() -> None:
     if shutil.which("apt-get") is None:
         raise StepFailed(f"{', '.join(missing)} missing and no apt-get to install them")
     say(f"installing {' '.join(PACKAGES)} from Debian (missing: {' '.join(missing)})")
+    started = time.monotonic()
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     run(["apt-get", "update", "-q"], timeout=180, env=env)
     run(
@@ -53,6 +54,7 @@ def install_tools() -> None:
         timeout=300,
         env=env,
     )
+    say(f"installed in {time.monotonic() - started:.0f} s")
 
 
 def base_tarball(workdir: Path) -> Path:
@@ -65,6 +67,7 @@ def base_tarball(workdir: Path) -> Path:
         say(f"Debian {suite} base from the cache ({cached})")
         return cached
     say(f"making a Debian {suite} base with mmdebstrap ({len(certs)} extra CA certificate(s))")
+    started = time.monotonic()
     staged = workdir / "base.tar"
     mirror = os.environ.get("VALUETRAIL_DEBIAN_MIRROR", "http://deb.debian.org")
     # Named .crt under /usr/local/share/ca-certificates, so update-ca-certificates adds them.
@@ -87,6 +90,7 @@ def base_tarball(workdir: Path) -> Path:
         ],
         timeout=240,
     )
+    say(f"base made in {time.monotonic() - started:.0f} s")
     try:
         CACHE.mkdir(parents=True, exist_ok=True)
         for old in CACHE.glob("base-*.tar"):

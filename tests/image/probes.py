@@ -21,6 +21,8 @@ LOCAL_CA_DIR = Path("/usr/local/share/ca-certificates")
 CA_VARIABLES = ("PIP_CERT", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "CURL_CA_BUNDLE")
 BRIDGES = ("cni-podman0", "podman0")
 CHAIN_PREFIXES = ("CNI-", "NETAVARK")
+#: State podman and its network plugins keep outside the storage root of a run.
+STATE_PATHS = ("/var/lib/cni", "/var/lib/containers", "/run/containers", "/run/libpod")
 
 
 def debian_suite(os_release: str) -> str:
@@ -147,11 +149,11 @@ class StepFailed(Exception):
 
 @dataclass(frozen=True)
 class NetworkState:
-    """What podman's network plugins add to the host: bridges, iptables chains, state."""
+    """What podman and its network plugins add to the host: bridges, iptables chains, state."""
 
     bridges: frozenset[str]
     chains: dict[str, frozenset[str]] = field(default_factory=dict)
-    cni_state: bool = False
+    state_paths: frozenset[str] = frozenset()
     ip_forward: str = ""
 
 
@@ -170,13 +172,13 @@ def network_state() -> NetworkState:
     return NetworkState(
         bridges=frozenset(b for b in BRIDGES if Path(f"/sys/class/net/{b}").exists()),
         chains={t: _chains(t) for t in ("filter", "nat")} if shutil.which("iptables") else {},
-        cni_state=Path("/var/lib/cni").exists(),
+        state_paths=frozenset(p for p in STATE_PATHS if Path(p).exists()),
         ip_forward=forward.read_text().strip() if forward.exists() else "",
     )
 
 
 def restore_network(before: NetworkState) -> None:
-    """Remove the bridge, iptables chains and plugin state that appeared since `before`."""
+    """Remove the bridge, iptables chains and podman state that appeared since `before`."""
     for bridge in BRIDGES:
         if bridge not in before.bridges and Path(f"/sys/class/net/{bridge}").exists():
             subprocess.run(["ip", "link", "delete", bridge], check=False, timeout=30)
@@ -185,8 +187,9 @@ def restore_network(before: NetworkState) -> None:
             continue
         new = {c for c in _chains(table) - before.chains[table] if c.startswith(CHAIN_PREFIXES)}
         _drop_chains(table, new)
-    if not before.cni_state:
-        subprocess.run(["rm", "-rf", "/var/lib/cni"], check=False, timeout=30)
+    for path in STATE_PATHS:
+        if path not in before.state_paths:
+            shutil.rmtree(path, ignore_errors=True)
     forward = Path("/proc/sys/net/ipv4/ip_forward")
     if before.ip_forward and forward.read_text().strip() != before.ip_forward:
         # A read-only /proc/sys: podman could not have changed it either.
