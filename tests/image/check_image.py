@@ -107,8 +107,12 @@ def check(podman: Podman, image: str, host_port: int) -> None:
     """Run the image and check it as an operator would; raise StepFailed on the first miss."""
     token = secrets.token_urlsafe(32)
     volume = podman.volume()
+    # Read-only with a tmpfs /tmp, as docker/compose.yaml runs it: only the volume is written.
     name = podman.run_detached(
         image,
+        "--read-only",
+        "--tmpfs",
+        "/tmp",
         "-v",
         f"{volume}:/app/var",
         "-e",
