@@ -15,7 +15,6 @@ import os
 import secrets
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -48,9 +47,11 @@ def install_tools() -> None:
     say(f"installing {' '.join(PACKAGES)} from Debian (missing: {' '.join(missing)})")
     started = time.monotonic()
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    run(["apt-get", "update", "-q"], timeout=180, env=env)
+    # Wait for another apt-get holding the lock instead of failing at once.
+    wait = ["-o", "DPkg::Lock::Timeout=120"]
+    run(["apt-get", *wait, "update", "-q"], timeout=300, env=env)
     run(
-        ["apt-get", "install", "-y", "-q", "--no-install-recommends", *PACKAGES],
+        ["apt-get", *wait, "install", "-y", "-q", "--no-install-recommends", *PACKAGES],
         timeout=300,
         env=env,
     )
@@ -177,7 +178,7 @@ def main() -> int:
         image = podman.build(ROOT, base, os.environ.get("PIP_INDEX_URL", ""))
         say(f"built {image} in {time.monotonic() - build_started:.0f} s, {podman.size(image)} MB")
         check(podman, image, probes.free_port())
-    except (StepFailed, subprocess.TimeoutExpired) as error:
+    except (StepFailed, OSError, ValueError) as error:
         say(f"FAILED: {error}")
         if podman is not None:
             podman.show_logs()
