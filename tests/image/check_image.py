@@ -165,7 +165,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, interrupted)
     signal.signal(signal.SIGINT, interrupted)
     started = time.monotonic()
-    network_before = probes.network_state()
+    host_before = probes.host_state()
     workdir = Path(tempfile.mkdtemp(prefix="valuetrail-image-test-"))
     podman: Podman | None = None
     try:
@@ -187,7 +187,7 @@ def main() -> int:
         if podman is not None:
             podman.remove_everything()
         shutil.rmtree(workdir, ignore_errors=True)
-        probes.restore_network(network_before)
+        probes.restore_host(host_before)
     say(f"all checks passed in {time.monotonic() - started:.0f} s")
     return 0
 

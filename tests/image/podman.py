@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import subprocess
@@ -154,7 +155,10 @@ class Podman:
         rows = self("top", name, "hpid").stdout.split()[1:]
         found = []
         for pid in rows:
-            status = Path(f"/proc/{pid}/status").read_text(encoding="utf-8")
+            try:
+                status = Path(f"/proc/{pid}/status").read_text(encoding="utf-8")
+            except FileNotFoundError:
+                continue  # ended between `podman top` and now
             found.append((int(pid), probes.uid_of(status)))
         return found
 
@@ -175,8 +179,12 @@ class Podman:
     def remove_everything(self) -> None:
         """Remove containers, images, volumes and the storage root made by this run."""
         # Not `podman system reset`: that would also delete the machine's own network configs.
-        self("rm", "--all", "--force", "--time", "0", timeout=60, check=False)
-        self("volume", "rm", "--all", "--force", timeout=60, check=False)
-        self("rmi", "--all", "--force", timeout=60, check=False)
+        for command in (
+            ("rm", "--all", "--force", "--time", "0"),
+            ("volume", "rm", "--all", "--force"),
+            ("rmi", "--all", "--force"),
+        ):
+            with contextlib.suppress(StepFailed):  # a timeout: the folder goes below anyway
+                self(*command, timeout=60, check=False)
         for mount in probes.mounts_under(self.workdir, Path("/proc/mounts").read_text("utf-8")):
             subprocess.run(["umount", "--lazy", mount], check=False, timeout=30)

@@ -21,6 +21,7 @@ LOCAL_CA_DIR = Path("/usr/local/share/ca-certificates")
 CA_VARIABLES = ("PIP_CERT", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "CURL_CA_BUNDLE")
 BRIDGES = ("cni-podman0", "podman0")
 CHAIN_PREFIXES = ("CNI-", "NETAVARK")
+TABLES = ("filter", "nat")
 #: State podman and its network plugins keep outside the storage root of a run.
 STATE_PATHS = ("/var/lib/cni", "/var/lib/containers", "/run/containers", "/run/libpod")
 
@@ -148,7 +149,7 @@ class StepFailed(Exception):
 
 
 @dataclass(frozen=True)
-class NetworkState:
+class HostState:
     """What podman and its network plugins add to the host: bridges, iptables chains, state."""
 
     bridges: frozenset[str]
@@ -166,27 +167,31 @@ def _chains(table: str) -> frozenset[str]:
     )
 
 
-def network_state() -> NetworkState:
-    """The host's network state now, to undo what podman adds."""
+def host_state() -> HostState:
+    """The host's state now, to undo what podman and its network plugins add."""
     forward = Path("/proc/sys/net/ipv4/ip_forward")
-    return NetworkState(
+    return HostState(
         bridges=frozenset(b for b in BRIDGES if Path(f"/sys/class/net/{b}").exists()),
-        chains={t: _chains(t) for t in ("filter", "nat")} if shutil.which("iptables") else {},
+        # No iptables yet (it comes with podman): then there are no chains of podman's either.
+        chains={t: _chains(t) if shutil.which("iptables") else frozenset() for t in TABLES},
         state_paths=frozenset(p for p in STATE_PATHS if Path(p).exists()),
         ip_forward=forward.read_text().strip() if forward.exists() else "",
     )
 
 
-def restore_network(before: NetworkState) -> None:
+def restore_host(before: HostState) -> None:
     """Remove the bridge, iptables chains and podman state that appeared since `before`."""
     for bridge in BRIDGES:
         if bridge not in before.bridges and Path(f"/sys/class/net/{bridge}").exists():
             subprocess.run(["ip", "link", "delete", bridge], check=False, timeout=30)
-    for table in ("filter", "nat"):
-        if table not in before.chains:
-            continue
-        new = {c for c in _chains(table) - before.chains[table] if c.startswith(CHAIN_PREFIXES)}
-        _drop_chains(table, new)
+    if shutil.which("iptables") is not None:
+        for table in TABLES:
+            chains = _chains(table) - before.chains[table]
+            _drop_chains(table, {c for c in chains if c.startswith(CHAIN_PREFIXES)})
+    _drop_state(before)
+
+
+def _drop_state(before: HostState) -> None:
     for path in STATE_PATHS:
         if path not in before.state_paths:
             shutil.rmtree(path, ignore_errors=True)
