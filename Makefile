@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint bench clean ops-tools
+.PHONY: help install run test lint bench clean ops-tools lock image-test
 
 help:
 	@echo "make run    install the service and serve it (SQLite by default, see VALUETRAIL_DB)"
@@ -15,21 +15,28 @@ help:
 	@echo "make lint   ruff and mypy only"
 	@echo "make bench  run benchmarks/store.py"
 	@echo "make ops-tools  install Debian's prometheus (promtool) and docker-compose for tests/ops"
+	@echo "make lock   re-resolve requirements*.lock from pyproject.toml (UPGRADE=1: newest allowed)"
+	@echo "make image-test  build docker/Dockerfile with podman and check the running container"
 	@echo "make clean  remove the virtualenv, caches and build output (keeps var/)"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
+# Exact versions with hashes come from the lock files (`make lock` writes them from the ranges in
+# pyproject.toml); the project itself is then installed without resolving anything. The lock
+# also pins setuptools, the build backend, hence --no-build-isolation.
 # Runtime dependencies only: enough to serve.
-$(VENV)/.installed-runtime: pyproject.toml | $(PY)
+$(VENV)/.installed-runtime: requirements.lock pyproject.toml | $(PY)
 	$(PY) -m pip install --upgrade pip
-	$(PY) -m pip install -e .
+	$(PY) -m pip install --require-hashes -r requirements.lock
+	$(PY) -m pip install --no-deps --no-build-isolation -e .
 	touch $@
 
 # Runtime plus the `dev` extra: what the test suite and linters need.
-$(VENV)/.installed: pyproject.toml | $(PY)
+$(VENV)/.installed: requirements-dev.lock pyproject.toml | $(PY)
 	$(PY) -m pip install --upgrade pip
-	$(PY) -m pip install -e '.[dev]'
+	$(PY) -m pip install --require-hashes -r requirements-dev.lock
+	$(PY) -m pip install --no-deps --no-build-isolation -e .
 	touch $@ $(VENV)/.installed-runtime
 
 install: $(VENV)/.installed
@@ -66,6 +73,27 @@ ops-tools:
 	$$sudo apt-get update -q && \
 	DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q --no-install-recommends \
 		prometheus docker-compose
+
+# Resolved against PyPI alone (not this machine's pip configuration), for Python 3.11 on every
+# platform, keeping the versions already locked unless UPGRADE=1 or pyproject.toml no longer
+# allows them. Run it after any change to dependencies in pyproject.toml, then `make install`.
+UV_VERSION := 0.13.8
+LOCK_INDEX ?= https://pypi.org/simple
+LOCK_FLAGS = --quiet --no-config --index-url $(LOCK_INDEX) --no-emit-index-url --generate-hashes \
+	--python-version 3.11 --universal --custom-compile-command 'make lock' $(if $(UPGRADE),--upgrade)
+BUILD_REQUIRES = $(PY) -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))\
+	['build-system']['requires'], sep='\n')"
+lock: | $(PY)
+	$(BIN)/uv --version 2>/dev/null | grep -qF ' $(UV_VERSION)' || \
+		$(PY) -m pip install --quiet 'uv==$(UV_VERSION)'
+	$(BUILD_REQUIRES) | $(BIN)/uv pip compile $(LOCK_FLAGS) -o requirements.lock pyproject.toml -
+	$(BUILD_REQUIRES) | $(BIN)/uv pip compile $(LOCK_FLAGS) --extra dev \
+		--constraint requirements.lock -o requirements-dev.lock pyproject.toml -
+
+# Builds docker/Dockerfile with podman on a Debian base made here and checks the running
+# container (tests/image/check_image.py; root, apt-get, standard library only; docs/DEPLOYMENT.md).
+image-test:
+	$(PYTHON) -m tests.image.check_image
 
 bench: $(VENV)/.installed-runtime
 	$(PY) benchmarks/store.py

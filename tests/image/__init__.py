@@ -1,0 +1,1 @@
+"""Image test: docker/Dockerfile built with podman and checked running."""
