@@ -27,6 +27,7 @@ from psycopg import sql
 
 from domain.application import ValuetrailApplication
 from domain.values import Meta
+from persistence import POSTGRES_MODULE, SQLITE_MODULE, store_env
 
 ROOT = Path(__file__).resolve().parents[1]
 PERFORMANCE_MD = ROOT / "docs" / "PERFORMANCE.md"
@@ -240,3 +241,13 @@ def replace_section(path: Path, name: str, body: str) -> None:
         raise SystemExit(f"{path}: markers {begin} ... {end} not found")
     updated = text[: start + len(begin)] + "\n" + body.strip() + "\n" + text[stop:]
     path.write_text(updated, encoding="utf-8")
+
+
+#: The raw side of a comparison runs on eventsourcing's own recorders, not valuetrail's.
+LIBRARY_MODULES = {SQLITE_MODULE: "eventsourcing.sqlite", POSTGRES_MODULE: "eventsourcing.postgres"}
+
+
+def library_env(url: str, *, create_tables: bool = False) -> dict[str, str]:
+    """`store_env` for the raw eventsourcing store: the library's own persistence module."""
+    env = store_env(url, create_tables=create_tables)
+    return env | {"PERSISTENCE_MODULE": LIBRARY_MODULES[env["PERSISTENCE_MODULE"]]}

@@ -61,6 +61,7 @@ from benchmarks._common import (
     Paired,
     alternate,
     cpu_model,
+    library_env,
     load_average,
     markdown_table,
     now_utc,
@@ -72,7 +73,6 @@ from benchmarks._common import (
     verdict,
     versions,
 )
-from domain.application import store_env
 
 SINGLE_TARGET = 0.4  # (a) HTTP measurements/s over raw events/s (one per transaction), at least
 BATCH_TARGET = 0.3  # (b) HTTP measurements/s over raw events/s (1,000 per transaction), at least
@@ -505,7 +505,7 @@ def run(sizes: Sizes, connections: int) -> Result:
     """Start the server, set up, and time both pairs."""
     started = time.monotonic()
     with postgres_database() as url, serving(url) as server:
-        raw: Application[UUID] = Application(env=store_env(url, create_tables=True))
+        raw: Application[UUID] = Application(env=library_env(url, create_tables=True))
         try:
             token, benefit_ids = set_up(server.port)
             print(f"  server on :{server.port}, {len(benefit_ids)} benefits created", flush=True)

@@ -75,8 +75,9 @@ from benchmarks._common import (
     verdict,
     versions,
 )
-from domain.application import ValuetrailApplication, store_env
+from domain.application import ValuetrailApplication
 from domain.values import Meta
+from persistence import store_env
 from projections.audit_chain import load_or_create_signing_key, verify_store
 from projections.catalog import audit_views, build_projectors
 from projections.db import ViewDatabase, events_table

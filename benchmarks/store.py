@@ -3,8 +3,8 @@
 Run on SQLite (a temporary file) and PostgreSQL (a fresh `valuetrail_bench_<hex>` database,
 dropped afterwards) in one run:
 
-(a) append: a plain `eventsourcing.application.Application` with the same persistence settings
-    (`store_env`) saving one small event per transaction, against
+(a) append: a plain `eventsourcing.application.Application` with the same settings on the
+    library's own recorders (`library_env`) saving one small event per transaction, against
     `ValuetrailApplication.record_measurement` (load the benefit, check the external_id receipt,
     save measurement and receipt). Ratio = measurements/s / events/s; target >= 0.5.
 (b) scale: `record_measurement` on a benefit with 10,000 earlier measurements against one with
@@ -44,6 +44,7 @@ from benchmarks._common import (
     Paired,
     alternate,
     cpu_model,
+    library_env,
     load_average,
     markdown_table,
     new_benefit,
@@ -58,7 +59,8 @@ from benchmarks._common import (
     verdict,
     versions,
 )
-from domain.application import BENEFIT_SNAPSHOT_INTERVAL, ValuetrailApplication, store_env
+from domain.application import BENEFIT_SNAPSHOT_INTERVAL, ValuetrailApplication
+from persistence import store_env
 
 APPEND_TARGET = 0.5  # (a) valuetrail measurements/s over raw events/s, at least
 SCALE_TARGET = 1.3  # (b) time per measurement with 10,000 earlier over with 10, at most
@@ -213,7 +215,7 @@ def run_backend(backend: str, sizes: Sizes) -> Result:
     warm = max(1, sizes.warmup // 10)  # (b) warm-up: keeps the earlier counts near 10 / 10,000
     with stores(backend) as (ours_url, raw_url):
         app = ValuetrailApplication(env=store_env(ours_url, create_tables=True))
-        raw: Application[UUID] = Application(env=store_env(raw_url, create_tables=True))
+        raw: Application[UUID] = Application(env=library_env(raw_url, create_tables=True))
         try:
             appender = RawAppender(raw)
             measurer = Measurer(app, new_benefit(app), "append")

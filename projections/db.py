@@ -24,7 +24,7 @@ from eventsourcing.persistence import Notification
 from psycopg.sql import SQL, Identifier
 from psycopg_pool import ConnectionPool
 
-from domain.application import store_env
+from persistence import store_env
 
 if TYPE_CHECKING:
     from domain.application import ValuetrailApplication

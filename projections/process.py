@@ -19,8 +19,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import FrameType
 
-from domain.application import ValuetrailApplication, store_env
+from domain.application import ValuetrailApplication
 from domain.errors import DomainError
+from persistence import POSTGRES_MODULE, store_env
 from projections.catalog import audit_views, build_views
 from projections.db import PostgresViewDatabase, ViewDatabase
 from projections.metrics import start_exporter
@@ -79,7 +80,7 @@ def open_store(url: str) -> ValuetrailApplication:
         if folder:
             os.makedirs(folder, exist_ok=True)
     env = store_env(url, create_tables=False)
-    if env["PERSISTENCE_MODULE"] == "eventsourcing.postgres":
+    if env["PERSISTENCE_MODULE"] == POSTGRES_MODULE:
         env |= {"POSTGRES_PRE_PING": "y", "POSTGRES_POOL_SIZE": "2", "POSTGRES_MAX_OVERFLOW": "8"}
     return ValuetrailApplication(env=env)
 

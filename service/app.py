@@ -11,8 +11,9 @@ import flask
 import swagger_ui_bundle
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from domain.application import ValuetrailApplication, store_env
+from domain.application import ValuetrailApplication
 from domain.values import UNSTORABLE_MESSAGE, UNSTORABLE_TEXT
+from persistence import store_env
 from projections.db import ViewDatabase
 from service import api_keys, audit, benefits, initiatives, measurements, portfolios, value
 from service.api import Api

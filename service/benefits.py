@@ -11,7 +11,7 @@ import flask
 import marshmallow as ma
 from flask.views import MethodView
 
-from domain.application import IdempotentRequest, Written
+from domain.application import Idempotency, Written
 from domain.benefit import Benefit
 from domain.values import BENEFIT_CATEGORIES, DIRECTIONS, MEASURE_KINDS
 from projections.lists import STATES_VIEW, benefit_ids
@@ -219,7 +219,7 @@ def _url(benefit_id: UUID) -> str:
 
 
 def _change(
-    run: Callable[[IdempotentRequest | None, int | None], Written[Benefit]],
+    run: Callable[[Idempotency | None, int | None], Written[Benefit]],
 ) -> flask.Response:
     """Answer a state change of one benefit, honouring If-Match and Idempotency-Key."""
     return write(lambda once: run(once, expected_version()), benefit_view)

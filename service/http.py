@@ -8,12 +8,13 @@ import hashlib
 import json
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import flask
 import marshmallow as ma
 
-from domain.application import AlreadyHandledError, IdempotentRequest, Replay, Written
+from domain.application import AlreadyHandledError, Claim, Idempotency, Replay, Written
 from domain.values import Meta
 from service.auth import current_key
 from service.errors import ApiProblem
@@ -71,59 +72,32 @@ def fingerprint() -> str:
     return digest.hexdigest()
 
 
-def write(
-    run: Callable[[IdempotentRequest | None], Written[Any]],
-    dump: Callable[[Any], dict[str, Any]],
-    *,
-    status: int = 200,
-    location: Callable[[Any], str] | None = None,
-    status_of: Callable[[Any], int] | None = None,
-    finish: Callable[[dict[str, Any], int], dict[str, Any]] | None = None,
-) -> flask.Response:
-    """Run a write use case, honouring Idempotency-Key, and answer with X-Log-Position.
-
-    `finish(body, log_position)` completes a body (fresh or replayed) once the position it
-    answers with is known; the stored replay is the body before it.
-    """
-    key = flask.request.headers.get("Idempotency-Key")
-    once = None
-    if key is not None:
-        if not key.strip() or len(key) > 255:
-            raise ApiProblem(
-                422,
-                "Idempotency-Key must be 1 to 255 characters",
-                slug="validation-error",
-                errors={"Idempotency-Key": ["must be 1 to 255 characters"]},
-            )
-
-        def respond(result: Any) -> tuple[int, dict[str, Any]]:
-            body = dump(result)
-            code = status_of(result) if status_of else status
-            if location is not None:
-                body = {**body, "_location": location(result)}
-            return code, json.loads(json.dumps(body, default=to_jsonable))
-
-        once = IdempotentRequest(str(current_key().id), key, fingerprint(), respond)
-        replay = application().replay(once)
-        if replay is not None:
-            return _replayed(replay, finish)
-    try:
-        written = run(once)
-    except AlreadyHandledError as handled:
-        return _replayed(handled.replay, finish)
-    headers = {"X-Log-Position": str(written.log_position)}
-    if location is not None:
-        headers["Location"] = location(written.value)
-    code = status_of(written.value) if status_of else status
-    body = dump(written.value)
-    if finish is not None:
-        body = finish(body, written.log_position)
-    return json_response(body, code, headers)
+#: Completes a body (fresh or replayed) once the log position it answers with is known.
+Finish = Callable[[dict[str, Any], int], dict[str, Any]]
 
 
-def _replayed(
-    replay: Replay, finish: Callable[[dict[str, Any], int], dict[str, Any]] | None
-) -> flask.Response:
+@dataclass(frozen=True)
+class HttpIdempotency:
+    """The HTTP side of the idempotency port: the request's `Idempotency-Key` claim and the
+    response the application records for a result (`replayed` answers with it later)."""
+
+    claim: Claim
+    dump: Callable[[Any], dict[str, Any]]
+    status: int
+    location: Callable[[Any], str] | None = None
+    status_of: Callable[[Any], int] | None = None
+
+    def record(self, result: Any) -> Replay:
+        """The status and JSON body to replay for this result (with its Location, if any)."""
+        body = self.dump(result)
+        code = self.status_of(result) if self.status_of else self.status
+        if self.location is not None:
+            body = {**body, "_location": self.location(result)}
+        return Replay(code, json.loads(json.dumps(body, default=to_jsonable)))
+
+
+def replayed(replay: Replay, finish: Finish | None) -> flask.Response:
+    """A stored response, marked as replayed, at the current log position."""
     body = dict(replay.body)
     position = application().head_position()
     headers = {"Idempotent-Replayed": "true", "X-Log-Position": str(position)}
@@ -133,6 +107,55 @@ def _replayed(
     if finish is not None:
         body = finish(body, position)
     return json_response(body, replay.status, headers)
+
+
+def idempotency_key() -> str | None:
+    """The request's `Idempotency-Key`, if sent (1 to 255 characters, or 422)."""
+    key = flask.request.headers.get("Idempotency-Key")
+    if key is not None and (not key.strip() or len(key) > 255):
+        raise ApiProblem(
+            422,
+            "Idempotency-Key must be 1 to 255 characters",
+            slug="validation-error",
+            errors={"Idempotency-Key": ["must be 1 to 255 characters"]},
+        )
+    return key
+
+
+def write(
+    run: Callable[[Idempotency | None], Written[Any]],
+    dump: Callable[[Any], dict[str, Any]],
+    *,
+    status: int = 200,
+    location: Callable[[Any], str] | None = None,
+    status_of: Callable[[Any], int] | None = None,
+    finish: Finish | None = None,
+) -> flask.Response:
+    """Run a write use case, honouring Idempotency-Key, and answer with X-Log-Position.
+
+    `finish(body, log_position)` completes a body (fresh or replayed) once the position it
+    answers with is known; the stored replay is the body before it.
+    """
+    key = idempotency_key()
+    once = None
+    if key is not None:
+        claim = Claim(str(current_key().id), key, fingerprint())
+        once = HttpIdempotency(claim, dump, status, location, status_of)
+        stored = application().replay(once)
+        if stored is not None:
+            return replayed(stored, finish)
+    try:
+        written = run(once)
+    except AlreadyHandledError as handled:
+        return replayed(handled.replay, finish)
+    headers = {"X-Log-Position": str(written.log_position)}
+    if location is not None:
+        headers["Location"] = location(written.value)
+    code = status_of(written.value) if status_of else status
+    body = dump(written.value)
+    if finish is not None:
+        body = finish(body, written.log_position)
+    return json_response(body, code, headers)
 
 
 class PageArgs(ma.Schema):

@@ -234,15 +234,9 @@ def count_appended(metrics: Instruments, recordings: Iterable[Recording[Any]]) -
 def instrument_application(
     application: ValuetrailApplication, metrics: Instruments | None = None
 ) -> None:
-    """Count what `application` saves, through eventsourcing's after-save hook `_notify`."""
+    """Count what `application` saves, through its after-save hook `on_saved`."""
     metrics = metrics or instruments()
-    saved = application._notify
-
-    def notify(recordings: list[Recording[Any]]) -> None:
-        saved(recordings)
-        count_appended(metrics, recordings)
-
-    setattr(application, "_notify", notify)  # noqa: B010 - an instance hook, not a new attribute
+    application.on_saved(lambda recordings: count_appended(metrics, recordings))
 
 
 def ingest_outcomes(response: flask.Response) -> dict[str, int]:

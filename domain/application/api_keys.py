@@ -10,10 +10,9 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from domain.api_key import ApiKey, token_sha256
-from domain.application.core import (
-    ApplicationCore,
-    Written,
-)
+from domain.application.core import ApplicationCore
+from domain.application.records import Written
+from domain.application.unit_of_work import COMMUTING
 from domain.errors import (
     ConcurrencyError,
     RuleViolationError,
@@ -35,7 +34,7 @@ class ApiKeyUseCases(ApplicationCore):
         secret = token or "vt_" + secrets.token_urlsafe(32)
         digest = token_sha256(secret)
 
-        def attempt() -> tuple[Sequence[Aggregate], tuple[ApiKey, str]]:
+        def attempt(_: int) -> tuple[Sequence[Aggregate], tuple[ApiKey, str]]:
             if self._find_receipt(receipt_id("api-token", digest)) is not None:
                 raise RuleViolationError("that token is already in use")
             key = ApiKey.issue_key(name=name, role=role, token_hash=digest, meta=meta)
@@ -49,7 +48,7 @@ class ApiKeyUseCases(ApplicationCore):
             )
             return [key, receipt, self._indexed(API_KEYS, key.id, meta)], (key, secret)
 
-        return self._write(attempt, meta=meta, commuting=True)
+        return self._write(attempt, meta=meta, policy=COMMUTING)
 
     def ensure_admin_key(self, token: str) -> ApiKey:
         """Make sure an admin key with this token exists (the VALUETRAIL_ADMIN_KEY bootstrap)."""
@@ -91,7 +90,7 @@ class ApiKeyUseCases(ApplicationCore):
     def revoke_api_key(self, key_id: UUID, *, reason: str, meta: Meta) -> Written[ApiKey]:
         """Revoke a key; it stops working at once."""
 
-        def attempt() -> tuple[Sequence[Aggregate], ApiKey]:
+        def attempt(_: int) -> tuple[Sequence[Aggregate], ApiKey]:
             key = self._load(ApiKey, key_id, "API key")
             key.revoke(reason=reason, meta=meta)
             return [key], key

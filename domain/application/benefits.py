@@ -9,11 +9,10 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from domain.application.core import (
-    ApplicationCore,
-    IdempotentRequest,
-    Written,
-)
+from domain.application.core import ApplicationCore
+from domain.application.idempotency import Idempotency
+from domain.application.records import Written
+from domain.application.unit_of_work import COMMUTING
 from domain.benefit import Benefit
 from domain.errors import (
     NotFoundError,
@@ -73,11 +72,11 @@ class BenefitUseCases(ApplicationCore):
         target: Mapping[str, Any] | None = None,
         contributions: Sequence[Mapping[str, Any]] = (),
         meta: Meta,
-        once: IdempotentRequest | None = None,
+        once: Idempotency | None = None,
     ) -> Written[Benefit]:
         """Identify a benefit an initiative is accountable for."""
 
-        def attempt() -> tuple[Sequence[Aggregate], Benefit]:
+        def attempt(_: int) -> tuple[Sequence[Aggregate], Benefit]:
             initiative = self._find(Initiative, initiative_id)
             if initiative is None:
                 raise ValidationError(f"initiative {initiative_id} does not exist", "initiative_id")
@@ -107,7 +106,7 @@ class BenefitUseCases(ApplicationCore):
             )
             return [benefit, *self._link(benefit.attributed_to, benefit.id, meta)], benefit
 
-        return self._write(attempt, meta=meta, once=once, commuting=True)
+        return self._write(attempt, meta=meta, once=once, policy=COMMUTING)
 
     def revise_benefit_forecast(
         self,
@@ -139,7 +138,7 @@ class BenefitUseCases(ApplicationCore):
     ) -> Written[Benefit]:
         """Replace who claims which share of a benefit."""
 
-        def attempt() -> tuple[Sequence[Aggregate], Benefit]:
+        def attempt(_: int) -> tuple[Sequence[Aggregate], Benefit]:
             benefit = self._load_for_change(Benefit, benefit_id, "benefit", expected_version)
             self._check_contributions(benefit.portfolio_id, contributions)
             before = set(benefit.attributed_to)
@@ -160,7 +159,7 @@ class BenefitUseCases(ApplicationCore):
         reason: str,
         meta: Meta,
         expected_version: int | None = None,
-        once: IdempotentRequest | None = None,
+        once: Idempotency | None = None,
     ) -> Written[Benefit]:
         """Hand a benefit to a new owner."""
 
@@ -181,7 +180,7 @@ class BenefitUseCases(ApplicationCore):
         reason: str,
         meta: Meta,
         expected_version: int | None = None,
-        once: IdempotentRequest | None = None,
+        once: Idempotency | None = None,
     ) -> Written[Benefit]:
         """Revise a benefit's baseline."""
 
@@ -202,7 +201,7 @@ class BenefitUseCases(ApplicationCore):
         reason: str,
         meta: Meta,
         expected_version: int | None = None,
-        once: IdempotentRequest | None = None,
+        once: Idempotency | None = None,
     ) -> Written[Benefit]:
         """Revise a benefit's target."""
 
@@ -221,7 +220,7 @@ class BenefitUseCases(ApplicationCore):
         reason: str,
         meta: Meta,
         expected_version: int | None = None,
-        once: IdempotentRequest | None = None,
+        once: Idempotency | None = None,
     ) -> Written[Benefit]:
         """Close a benefit."""
 

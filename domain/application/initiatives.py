@@ -9,23 +9,12 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError
 
-from domain.application.core import (
-    COMMUTING_RETRIES,
-    ApplicationCore,
-    IdempotentRequest,
-    T,
-    Written,
-    backoff,
-    check_same_figures,
-    decision_record,
-)
-from domain.clock import one_instant
-from domain.errors import (
-    ConcurrencyError,
-    ValidationError,
-)
+from domain.application.core import ApplicationCore, T
+from domain.application.idempotency import Idempotency
+from domain.application.records import Written, check_same_figures, decision_record
+from domain.application.unit_of_work import COMMUTING, EXCLUSIVE
+from domain.errors import ValidationError
 from domain.facts import benefit_facts, initiative_facts, terms_of
 from domain.index import initiatives_of
 from domain.initiative import Initiative
@@ -58,11 +47,11 @@ class InitiativeUseCases(ApplicationCore):
         depends_on: Sequence[UUID] = (),
         people_demand: Mapping[str, object] | None = None,
         meta: Meta,
-        once: IdempotentRequest | None = None,
+        once: Idempotency | None = None,
     ) -> Written[Initiative]:
         """Propose a new initiative in a portfolio."""
 
-        def attempt() -> tuple[Sequence[Aggregate], Initiative]:
+        def attempt(_: int) -> tuple[Sequence[Aggregate], Initiative]:
             if self._find(Portfolio, portfolio_id) is None:
                 raise ValidationError(f"portfolio {portfolio_id} does not exist", "portfolio_id")
             if parent_id is not None:
@@ -89,7 +78,7 @@ class InitiativeUseCases(ApplicationCore):
             index = self._indexed(initiatives_of(portfolio_id), initiative.id, meta)
             return [initiative, index], initiative
 
-        return self._write(attempt, meta=meta, once=once, commuting=True)
+        return self._write(attempt, meta=meta, once=once, policy=COMMUTING)
 
     def _change_initiative(
         self,
@@ -98,18 +87,17 @@ class InitiativeUseCases(ApplicationCore):
         *,
         meta: Meta,
         expected_version: int | None = None,
-        once: IdempotentRequest | None = None,
+        once: Idempotency | None = None,
         commuting: bool = False,
         extra: Callable[[], Sequence[Aggregate | None]] | None = None,
     ) -> Written[T]:
-        def attempt() -> tuple[Sequence[Aggregate | None], T]:
+        def attempt(_: int) -> tuple[Sequence[Aggregate | None], T]:
             initiative = self._load_for_change(Initiative, ident, "initiative", expected_version)
             result = change(initiative)
             return [initiative, *(extra() if extra else [])], result
 
-        return self._write(
-            attempt, meta=meta, once=once, commuting=commuting, what=("initiative", ident)
-        )
+        policy = COMMUTING if commuting else EXCLUSIVE
+        return self._write(attempt, meta=meta, once=once, policy=policy, what=("initiative", ident))
 
     def revise_initiative(
         self,
@@ -160,64 +148,54 @@ class InitiativeUseCases(ApplicationCore):
         source: str,
         external_id: str | None = None,
         meta: Meta,
-        once: IdempotentRequest | None = None,
+        once: Idempotency | None = None,
     ) -> Written[dict[str, Any]]:
         """Record actual spend; the same (source, external_id) is stored once."""
-        for attempt_number in range(COMMUTING_RETRIES):
-            with one_instant():
-                initiative = self._load(Initiative, initiative_id, "initiative")
-                key = f"{initiative_id}|{source}|{external_id}"
-                receipt = None
-                if external_id:
-                    spend_id = receipt_id("spend", initiative_id, source, external_id)
-                    existing = self._find_receipt(spend_id)
-                    if existing is not None:
-                        check_same_figures(
-                            "spend",
-                            existing.data,
-                            {"month": month, "amount": amount},
-                            ("month", "amount"),
-                        )
-                        duplicate = dict(existing.data, created=False)
-                        if once is None:
-                            return Written(duplicate, self.head_position())
-                        return self._save_once([], duplicate, once, meta)
-                else:
-                    spend_id = uuid4()
-                initiative.record_spend(
-                    spend_id=spend_id,
-                    month=month,
-                    amount_=amount,
-                    source=source,
-                    external_id=external_id,
+
+        def attempt(_: int) -> tuple[Sequence[Aggregate | None], dict[str, Any]]:
+            initiative = self._load(Initiative, initiative_id, "initiative")
+            receipt = None
+            if external_id:
+                spend_id = receipt_id("spend", initiative_id, source, external_id)
+                existing = self._find_receipt(spend_id)
+                if existing is not None:
+                    sent = {"month": month, "amount": amount}
+                    check_same_figures("spend", existing.data, sent, ("month", "amount"))
+                    return [], dict(existing.data, created=False)
+            else:
+                spend_id = uuid4()
+            initiative.record_spend(
+                spend_id=spend_id,
+                month=month,
+                amount_=amount,
+                source=source,
+                external_id=external_id,
+                meta=meta,
+            )
+            recorded = initiative.pending_events[-1]
+            spend = {
+                "spend_id": spend_id,
+                "initiative_id": initiative_id,
+                "month": month,
+                "amount": recorded.amount,  # type: ignore[attr-defined]
+                "source": source,
+                "external_id": external_id,
+                "recorded_at": recorded.timestamp,
+            }
+            if external_id:
+                receipt = Receipt.issue(
+                    receipt_id_=spend_id,
+                    kind="spend",
+                    key=f"{initiative_id}|{source}|{external_id}",
+                    subject_id=initiative_id,
+                    data=spend,
                     meta=meta,
                 )
-                recorded = initiative.pending_events[-1]
-                spend = {
-                    "spend_id": spend_id,
-                    "initiative_id": initiative_id,
-                    "month": month,
-                    "amount": recorded.amount,  # type: ignore[attr-defined]
-                    "source": source,
-                    "external_id": external_id,
-                    "recorded_at": recorded.timestamp,
-                }
-                if external_id:
-                    receipt = Receipt.issue(
-                        receipt_id_=spend_id,
-                        kind="spend",
-                        key=key,
-                        subject_id=initiative_id,
-                        data=spend,
-                        meta=meta,
-                    )
-                try:
-                    return self._save_once(
-                        [initiative, receipt], dict(spend, created=True), once, meta
-                    )
-                except IntegrityError:
-                    backoff(attempt_number)
-        raise ConcurrencyError("initiative", initiative_id)
+            return [initiative, receipt], dict(spend, created=True)
+
+        return self._write(
+            attempt, meta=meta, once=once, policy=COMMUTING, what=("initiative", initiative_id)
+        )
 
     def assess_confidence(
         self,
@@ -227,7 +205,7 @@ class InitiativeUseCases(ApplicationCore):
         reason: str,
         meta: Meta,
         expected_version: int | None = None,
-        once: IdempotentRequest | None = None,
+        once: Idempotency | None = None,
     ) -> Written[Initiative]:
         """Record a new confidence (probability of delivering)."""
 
@@ -247,7 +225,7 @@ class InitiativeUseCases(ApplicationCore):
         reason: str,
         meta: Meta,
         expected_version: int | None = None,
-        once: IdempotentRequest | None = None,
+        once: Idempotency | None = None,
     ) -> Written[Initiative]:
         """Assign a new leader."""
 
@@ -312,11 +290,11 @@ class InitiativeUseCases(ApplicationCore):
         scenario_id: UUID | None = None,
         meta: Meta,
         expected_version: int | None = None,
-        once: IdempotentRequest | None = None,
+        once: Idempotency | None = None,
     ) -> Written[dict[str, Any]]:
         """Record a board decision; the evidence is captured here, never taken from the caller."""
 
-        def attempt() -> tuple[Sequence[Aggregate], dict[str, Any]]:
+        def attempt(_: int) -> tuple[Sequence[Aggregate], dict[str, Any]]:
             initiative = self._load_for_change(
                 Initiative, initiative_id, "initiative", expected_version
             )
@@ -352,7 +330,7 @@ class InitiativeUseCases(ApplicationCore):
         text: str,
         category: str,
         meta: Meta,
-        once: IdempotentRequest | None = None,
+        once: Idempotency | None = None,
     ) -> Written[dict[str, Any]]:
         """Record a lesson learned."""
 

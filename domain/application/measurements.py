@@ -7,25 +7,21 @@ from datetime import date
 from typing import Any, cast
 from uuid import UUID, uuid4
 
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.domain import Aggregate
 
-from domain.application import bulk
-from domain.application.core import (
-    COMMUTING_RETRIES,
-    ApplicationCore,
+from domain.application.core import ApplicationCore
+from domain.application.idempotency import Idempotency
+from domain.application.records import (
     BatchOutcome,
-    IdempotentRequest,
     MeasurementOutcome,
     Written,
-    backoff,
     check_observed,
     check_same_figures,
     measurement_record,
 )
+from domain.application.unit_of_work import INGEST
 from domain.benefit import Benefit
-from domain.clock import one_instant
 from domain.errors import (
-    ConcurrencyError,
     ExternalIdConflictError,
     NotFoundError,
     RuleViolationError,
@@ -49,7 +45,7 @@ class MeasurementUseCases(ApplicationCore):
         source: str,
         external_id: str | None = None,
         meta: Meta,
-        once: IdempotentRequest | None = None,
+        once: Idempotency | None = None,
     ) -> Written[MeasurementOutcome]:
         """Record one measurement; the same (benefit, source, external_id) is stored once."""
         item = {
@@ -67,7 +63,7 @@ class MeasurementUseCases(ApplicationCore):
         items: Sequence[Mapping[str, Any]],
         *,
         meta: Meta,
-        once: IdempotentRequest | None = None,
+        once: Idempotency | None = None,
     ) -> Written[BatchOutcome]:
         """Record measurements all-or-nothing: every item is validated before anything is stored."""
         outcome = self._record_measurements(items, meta=meta, once=once, single=False)
@@ -78,43 +74,38 @@ class MeasurementUseCases(ApplicationCore):
         items: Sequence[Mapping[str, Any]],
         *,
         meta: Meta,
-        once: IdempotentRequest | None,
+        once: Idempotency | None,
         single: bool,
     ) -> Written[Any]:
         check_observed(items, single=single)
         keys = [_dedupe_key(item) for item in items]
         benefit_ids = list(dict.fromkeys(item["benefit_id"] for item in items))
+
+        def attempt(number: int) -> tuple[Sequence[Aggregate], Any]:
+            if single:
+                # Where the store says so (SQLite), the first attempt writes on the cached
+                # benefit as it is: if another process wrote to it since, the store refuses the
+                # version and the retry reads. (PostgreSQL's API workers share benefits, so
+                # there the read is cheaper than the refusals.)
+                trust = number == 0 and self.recorder.writes_on_cache_first
+                benefits = self._find_many(Benefit, benefit_ids, trust_cache=trust)
+                if not benefits:
+                    raise NotFoundError("benefit", benefit_ids[0])
+            else:
+                benefits = self._find_many(Benefit, benefit_ids)
+            # A single write relies on the store to refuse a duplicate receipt and looks
+            # only after such a refusal; a batch looks its keys up in one query.
+            lookup = number > 0 or not single
+            known = self._find_receipts(k for k in keys if k) if lookup else {}
+            result, receipts = self._plan(items, keys, benefits, known, meta, single)
+            changed = [b for b in benefits.values() if b.pending_events]
+            return [*changed, *receipts], result
+
         # Batches over the same benefits take turns (a batch redone after a conflict costs far
         # more than the wait); single measurements race, and retry cheaply on a conflict.
-        with bulk.turns(self.recorder, () if single else benefit_ids):
-            for attempt_number in range(COMMUTING_RETRIES):
-                with one_instant():
-                    if single:
-                        # On SQLite the first attempt writes on the cached benefit as it is:
-                        # if another process wrote to it since, the store refuses the version
-                        # and the retry reads. (PostgreSQL's API workers share benefits, so
-                        # there the read is cheaper than the refusals.)
-                        trust = attempt_number == 0 and bulk.kind(self.recorder) == "sqlite"
-                        benefits = self._find_many(Benefit, benefit_ids, trust_cache=trust)
-                        if not benefits:
-                            raise NotFoundError("benefit", benefit_ids[0])
-                    else:
-                        benefits = self._find_many(Benefit, benefit_ids)
-                    # A single write relies on the store to refuse a duplicate receipt and
-                    # looks only after such a refusal; a batch looks its keys up in one query.
-                    lookup = attempt_number > 0 or not single
-                    known = self._find_receipts(k for k in keys if k) if lookup else {}
-                    planned = self._plan(items, keys, benefits, known, meta, single)
-                    result, receipts = planned
-                    changed = [b for b in benefits.values() if b.pending_events]
-                    if not changed and once is None:
-                        return Written(result, self.head_position())
-                    try:
-                        return self._save_once([*changed, *receipts], result, once, meta)
-                    except IntegrityError:
-                        if attempt_number > 0:  # the first refusal is often a duplicate: retry
-                            backoff(attempt_number)
-        raise ConcurrencyError("benefit", ", ".join(str(i["benefit_id"]) for i in items[:3]))
+        what = ("benefit", ", ".join(str(i["benefit_id"]) for i in items[:3]))
+        turns = () if single else benefit_ids
+        return self._write(attempt, meta=meta, once=once, policy=INGEST, what=what, turns=turns)
 
     def _plan(
         self,
@@ -228,7 +219,7 @@ class MeasurementUseCases(ApplicationCore):
         value: object,
         reason: str,
         meta: Meta,
-        once: IdempotentRequest | None = None,
+        once: Idempotency | None = None,
     ) -> Written[dict[str, Any]]:
         """Correct a measurement; the original event is never edited."""
         original = self.get_measurement(benefit_id, measurement_id)

@@ -10,12 +10,10 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from domain.application.core import (
-    ApplicationCore,
-    IdempotentRequest,
-    T,
-    Written,
-)
+from domain.application.core import ApplicationCore, T
+from domain.application.idempotency import Idempotency
+from domain.application.records import Written
+from domain.application.unit_of_work import COMMUTING
 from domain.index import PORTFOLIOS, initiatives_of
 from domain.initiative import Initiative
 from domain.portfolio import Portfolio
@@ -37,11 +35,11 @@ class PortfolioUseCases(ApplicationCore):
         rag_green: object = Decimal("90"),
         rag_amber: object = Decimal("75"),
         meta: Meta,
-        once: IdempotentRequest | None = None,
+        once: Idempotency | None = None,
     ) -> Written[Portfolio]:
         """Create a portfolio."""
 
-        def attempt() -> tuple[Sequence[Aggregate], Portfolio]:
+        def attempt(_: int) -> tuple[Sequence[Aggregate], Portfolio]:
             portfolio = Portfolio.create(
                 name=name,
                 currency_code=currency,
@@ -53,7 +51,7 @@ class PortfolioUseCases(ApplicationCore):
             )
             return [portfolio, self._indexed(PORTFOLIOS, portfolio.id, meta)], portfolio
 
-        return self._write(attempt, meta=meta, once=once, commuting=True)
+        return self._write(attempt, meta=meta, once=once, policy=COMMUTING)
 
     def list_portfolios(self, *, as_of: datetime | None = None) -> list[Portfolio]:
         """Every portfolio, oldest first."""
@@ -76,9 +74,9 @@ class PortfolioUseCases(ApplicationCore):
         *,
         meta: Meta,
         expected_version: int | None,
-        once: IdempotentRequest | None = None,
+        once: Idempotency | None = None,
     ) -> Written[T]:
-        def attempt() -> tuple[Sequence[Aggregate], T]:
+        def attempt(_: int) -> tuple[Sequence[Aggregate], T]:
             portfolio = self._load_for_change(Portfolio, ident, "portfolio", expected_version)
             return [portfolio], change(portfolio)
 
@@ -93,7 +91,7 @@ class PortfolioUseCases(ApplicationCore):
         weight: object,
         meta: Meta,
         expected_version: int | None = None,
-        once: IdempotentRequest | None = None,
+        once: Idempotency | None = None,
     ) -> Written[dict[str, Any]]:
         """Add a strategic goal to a portfolio; returns the goal."""
 

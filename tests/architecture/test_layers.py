@@ -1,14 +1,19 @@
 """Dependencies point inward (service -> projections -> domain): the build fails if one points out.
 
 The domain stays pure so it can be tested without I/O and moved to another store without change:
-no web, schema, metrics or database libraries, and of eventsourcing only the modules that define
-aggregates and events. The domain/application/ package alone may also use eventsourcing's
-Application and persistence layer.
+no web, schema, metrics or database libraries, no SQL, and of eventsourcing only the modules that
+define aggregates and events. The domain/application/ package alone may also use eventsourcing's
+Application and persistence API, and none of its modules imports the package itself.
+
+The persistence adapters (persistence/) depend on the domain and eventsourcing's persistence
+modules; the domain never imports them, and the service and projections name them only through
+the package's configuration (`persistence.store_env`), never a store's module.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +29,7 @@ DOMAIN_FORBIDDEN = frozenset(
         "flask_smorest",
         "gunicorn",
         "marshmallow",
+        "persistence",
         "projections",
         "prometheus_client",
         "psycopg",
@@ -42,6 +48,33 @@ APPLICATION_EVENTSOURCING = (
 APPLICATION_MODULE = "domain/application/core.py"
 APPLICATION_PACKAGE = "domain/application/"
 PROJECTIONS_FORBIDDEN = frozenset({"service"})
+ADAPTERS = "persistence"
+ADAPTERS_FORBIDDEN = frozenset(
+    {
+        "apispec",
+        "flask",
+        "flask_smorest",
+        "gunicorn",
+        "marshmallow",
+        "projections",
+        "prometheus_client",
+        "service",
+        "werkzeug",
+    }
+)
+ADAPTERS_EVENTSOURCING = (
+    "eventsourcing.persistence",
+    "eventsourcing.popo",
+    "eventsourcing.postgres",
+    "eventsourcing.sqlite",
+    "eventsourcing.utils",
+)
+#: SQL a store would run: statements and PostgreSQL's lock and notification functions.
+SQL_TEXT = re.compile(
+    r"\b(?:SELECT\s.*\bFROM\b|INSERT\s+INTO|UPDATE\s+\S+\s+SET\b|DELETE\s+FROM|"
+    r"CREATE\s+(?:TABLE|INDEX)|LOCK\s+TABLE|NOTIFY\s|LISTEN\s|PRAGMA\s|pg_\w+\()",
+    re.DOTALL,
+)
 
 
 @dataclass(frozen=True)
@@ -135,6 +168,54 @@ def domain_violations(source: str, relpath: str) -> list[Violation]:
     return found
 
 
+def sql_violations(source: str, relpath: str) -> list[Violation]:
+    """String constants (f-strings included) in a domain module that hold SQL."""
+    found: list[Violation] = []
+    for node in ast.walk(ast.parse(source, filename=relpath)):
+        if not isinstance(node, ast.JoinedStr | ast.Constant):
+            continue
+        parts = node.values if isinstance(node, ast.JoinedStr) else [node]
+        text = "".join(
+            p.value for p in parts if isinstance(p, ast.Constant) and isinstance(p.value, str)
+        )
+        if text and SQL_TEXT.search(text):
+            found.append(Violation(relpath, node.lineno, repr(text[:40]), "SQL in domain/"))
+    return found
+
+
+def package_self_imports(source: str, relpath: str) -> list[Violation]:
+    """Imports of domain/application's own package `__init__` from inside the package."""
+    return [
+        Violation(relpath, imp.line, imp.module, "import the module, not the package")
+        for imp in imports_in(source, relpath)
+        if imp.module == "domain.application"
+    ]
+
+
+def adapter_violations(source: str, relpath: str) -> list[Violation]:
+    """Imports in a persistence adapter that reach beyond the domain and the store's API."""
+    found: list[Violation] = []
+    for imp in imports_in(source, relpath):
+        if imp.top in ADAPTERS_FORBIDDEN:
+            found.append(Violation(relpath, imp.line, imp.module, "forbidden in persistence/"))
+        elif imp.top == "eventsourcing":
+            reason = f"persistence/ may use only {', '.join(ADAPTERS_EVENTSOURCING)}"
+            found.extend(
+                Violation(relpath, imp.line, m, reason)
+                for m in _eventsourcing_outside(imp, ADAPTERS_EVENTSOURCING)
+            )
+    return found
+
+
+def wiring_violations(source: str, relpath: str) -> list[Violation]:
+    """Imports of a store's adapter module: those are chosen by `PERSISTENCE_MODULE` only."""
+    return [
+        Violation(relpath, imp.line, imp.module, "choose a store by configuration (store_env)")
+        for imp in imports_in(source, relpath)
+        if imp.top == ADAPTERS and imp.module != ADAPTERS
+    ]
+
+
 def projections_violations(source: str, relpath: str) -> list[Violation]:
     """Imports in a projections module that reach up into the service layer."""
     return [
@@ -154,6 +235,82 @@ def test_domain_imports_only_stdlib_and_eventsourcing_domain() -> None:
     assert sources, "no domain/*.py found: the check would pass vacuously"
     violations = [v for path, src in sources for v in domain_violations(src, path)]
     assert not violations, "\n".join(map(str, violations))
+
+
+def test_domain_holds_no_sql() -> None:
+    violations = [v for path, src in _sources("domain") for v in sql_violations(src, path)]
+    assert not violations, "\n".join(map(str, violations))
+
+
+def test_application_modules_never_import_their_own_package() -> None:
+    sources = [(p, s) for p, s in _sources("domain") if p.startswith(APPLICATION_PACKAGE)]
+    assert sources, "no domain/application/*.py found"
+    violations = [v for path, src in sources for v in package_self_imports(src, path)]
+    assert not violations, "\n".join(map(str, violations))
+
+
+def test_persistence_adapters_depend_only_on_domain_and_the_store_api() -> None:
+    sources = _sources(ADAPTERS)
+    assert sources, "no persistence/*.py found: the check would pass vacuously"
+    violations = [v for path, src in sources for v in adapter_violations(src, path)]
+    assert not violations, "\n".join(map(str, violations))
+
+
+def test_service_and_projections_choose_a_store_only_by_configuration() -> None:
+    sources = [*_sources("service"), *_sources("projections")]
+    violations = [v for path, src in sources for v in wiring_violations(src, path)]
+    assert not violations, "\n".join(map(str, violations))
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        'Q = "SELECT originator_id FROM events WHERE originator_id = ANY(%s)"\n',
+        'def f(t):\n    return f"LOCK TABLE {t} IN EXCLUSIVE MODE; NOTIFY chan"\n',
+        'Q = "SELECT count(pg_advisory_lock(%s, k)) FROM unnest(%s::int[]) AS k"\n',
+        'Q = "INSERT INTO t (a) VALUES (1)"\n',
+        'Q = "SELECT pg_advisory_unlock_all()"\n',
+    ],
+)
+def test_checker_flags_sql_in_domain(source: str) -> None:
+    violations = sql_violations(source, "domain/application/x.py")
+    assert violations, f"checker missed {source!r}"
+    assert violations[0].reason == "SQL in domain/"
+
+
+def test_checker_allows_prose_about_selecting_and_inserting() -> None:
+    source = '"""Select the benefits to insert into the plan; update from the log."""\n'
+    assert sql_violations(source, "domain/x.py") == []
+
+
+def test_checker_flags_application_modules_importing_their_package() -> None:
+    source = "from domain.application import bulk\nfrom domain.application.core import T\n"
+    violations = package_self_imports(source, "domain/application/measurements.py")
+    assert [(v.line, v.module) for v in violations] == [(1, "domain.application")]
+    relative = package_self_imports("from . import core\n", "domain/application/x.py")
+    assert [v.module for v in relative] == ["domain.application"]
+
+
+def test_checker_flags_adapters_reaching_past_the_store_api() -> None:
+    bad = (
+        "import psycopg\n"
+        "from eventsourcing import postgres\n"
+        "from domain.application.recorder import ValuetrailRecorder\n"
+        "from eventsourcing.application import Application\n"
+        "from service.metrics import instruments\n"
+    )
+    violations = adapter_violations(bad, "persistence/postgres.py")
+    assert [(v.line, v.module) for v in violations] == [
+        (4, "eventsourcing.application"),
+        (5, "service.metrics"),
+    ]
+
+
+def test_checker_flags_a_store_module_imported_by_name() -> None:
+    source = "from persistence import store_env\nfrom persistence.postgres import Factory\n"
+    violations = wiring_violations(source, "service/app.py")
+    assert [(v.line, v.module) for v in violations] == [(2, "persistence.postgres")]
+    assert domain_violations("from persistence import store_env\n", "domain/application/x.py")
 
 
 def test_projections_never_import_service() -> None:

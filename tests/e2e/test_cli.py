@@ -16,6 +16,7 @@ from uuid import UUID
 import pytest
 
 from domain.application import ValuetrailApplication
+from persistence import MEMORY_MODULE
 from projections.audit_chain import VIEW_NAME as AUDIT_CHAIN
 from projections.audit_chain import load_or_create_signing_key, public_key_pem
 from projections.catalog import build_views
@@ -243,7 +244,7 @@ def test_database_urls_are_printed_without_their_password() -> None:
 
 #: Every view the projector keeps (those of the catalog, and the audit chain's sealer).
 VIEWS = {
-    *build_views(ValuetrailApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})),
+    *build_views(ValuetrailApplication(env={"PERSISTENCE_MODULE": MEMORY_MODULE})),
     AUDIT_CHAIN,
 }
 

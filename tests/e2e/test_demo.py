@@ -13,12 +13,13 @@ from uuid import UUID
 
 import pytest
 
-from domain.application import ValuetrailApplication, decision_record, store_env, topic_of
+from domain.application import ValuetrailApplication, decision_record, topic_of
 from domain.benefit import Benefit
 from domain.initiative import Initiative
 from domain.months import add_months, current_month
 from domain.portfolio import Portfolio
 from domain.values import BENEFIT_CATEGORIES, DECISIONS, INITIATIVE_KINDS
+from persistence import store_env
 from service.app import create_app
 from service.cli import main
 from service.demo import DEMO_NAME, TYPICAL_BENEFIT, DemoSummary, find_demo, load_demo

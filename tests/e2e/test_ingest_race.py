@@ -24,8 +24,9 @@ from uuid import UUID
 import pytest
 import requests
 
-from domain.application import ValuetrailApplication, store_env, topic_of
+from domain.application import ValuetrailApplication, topic_of
 from domain.receipt import receipt_id
+from persistence import store_env
 from tests.e2e.test_gunicorn import (
     PORTFOLIO,
     ROOT,

@@ -9,9 +9,10 @@ from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
 
-from domain.application import ValuetrailApplication, store_env
+from domain.application import ValuetrailApplication
 from domain.benefit import Benefit
 from domain.values import Meta
+from persistence import store_env
 
 BOARD = Meta(actor="board", request_id="req-board")
 FINANCE = Meta(actor="finance-feed", request_id="req-finance")

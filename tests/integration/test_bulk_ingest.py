@@ -11,7 +11,6 @@ from uuid import uuid4
 import pytest
 
 from domain.application import ValuetrailApplication, topic_of
-from domain.application.bulk import turns
 from domain.benefit import Benefit
 from domain.receipt import receipt_id
 from tests.integration.builders import FINANCE, build, fold_benefit, measurement_items, opened
@@ -64,10 +63,10 @@ def test_writers_of_the_same_benefits_take_turns_on_postgres(fresh_postgres_url:
         order: list[str] = []
 
         def second() -> None:
-            with turns(two.recorder, [other, shared]) as held:
+            with two.recorder.turns([other, shared]) as held:
                 order.append(f"second held={held}")
 
-        with turns(one.recorder, [shared]) as held:
+        with one.recorder.turns([shared]) as held:
             assert held
             waiter = threading.Thread(target=second)
             waiter.start()
@@ -77,19 +76,19 @@ def test_writers_of_the_same_benefits_take_turns_on_postgres(fresh_postgres_url:
         waiter.join(timeout=10)
 
         assert order == ["first done", "second held=True"]
-        with turns(one.recorder, [other]) as held:  # released: free again at once
+        with one.recorder.turns([other]) as held:  # released: free again at once
             assert held
 
 
 def test_turns_elsewhere_run_unlocked(tmp_path: Path) -> None:
     with opened(f"sqlite:///{tmp_path}/v.db", create_tables=True) as app:
         assert isinstance(app, ValuetrailApplication)
-        with turns(app.recorder, [uuid4()]) as held:
+        with app.recorder.turns([uuid4()]) as held:
             assert held is False
 
 
 def test_turns_on_nothing_take_no_lock(db_url: str) -> None:
-    with opened(db_url, create_tables=True) as app, turns(app.recorder, []) as held:
+    with opened(db_url, create_tables=True) as app, app.recorder.turns([]) as held:
         assert held is False
 
 
@@ -98,7 +97,7 @@ def test_a_pool_of_one_connection_writes_batches_unlocked(fresh_postgres_url: st
     with opened(fresh_postgres_url, create_tables=True) as setup:
         s = build(setup)
     with opened(fresh_postgres_url, POSTGRES_POOL_SIZE="1", POSTGRES_MAX_OVERFLOW="0") as app:
-        with turns(app.recorder, [s.benefit_id]) as held:
+        with app.recorder.turns([s.benefit_id]) as held:
             assert held is False  # the lock would take the only connection the write needs
         items = measurement_items(s.benefit_id, 20)
         assert app.record_measurements(items, meta=FINANCE).value.created == 20

@@ -309,16 +309,17 @@ def test_racing_batches_over_the_same_benefits_store_each_measurement_once(
         keys = [f"w{n}-{k}" for k in range(per_batch // 2)]
         keys += [f"shared-{(n + 1) % WORKERS}-{k}" for k in range(per_batch // 4)]
         keys += [f"shared-{n}-{k}" for k in range(per_batch // 4)]
+        # A shared key carries the same figures from every worker (its number picks them).
+        numbers = [int(key.rsplit("-", 1)[1]) for key in keys]
         items = [
             {
-                "benefit_id": s.benefit_id if int(key.rsplit("-", 1)[1]) % 2 else second,
+                "benefit_id": s.benefit_id if number % 2 else second,
                 "value": "1",
-                # The same key always carries the same figures (another would be a conflict).
-                "observed_on": date(2024, 1 + int(key.rsplit("-", 1)[1]) % 12, 1),
+                "observed_on": date(2024, 1 + number % 12, 1),
                 "source": "feed",
                 "external_id": key,
             }
-            for key in keys
+            for number, key in zip(numbers, keys, strict=True)
         ]
         return worker.record_measurements(items, meta=meta(n))
 

@@ -12,8 +12,9 @@ from decimal import Decimal
 
 import pytest
 
-from domain.application import ValuetrailApplication, store_env
+from domain.application import ValuetrailApplication
 from domain.errors import RuleViolationError
+from persistence import store_env
 from tests.integration.builders import BOARD, Setup, build
 
 

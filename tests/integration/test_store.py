@@ -14,11 +14,11 @@ from domain.application import (
     BENEFIT_SNAPSHOT_INTERVAL,
     ValuetrailApplication,
     decision_record,
-    store_env,
     topic_of,
 )
 from domain.errors import NotFoundError, ValidationError
 from domain.months import add_months, current_month, utc_now
+from persistence import store_env
 from tests.integration.builders import (
     BOARD,
     FINANCE,

@@ -28,11 +28,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from domain.application import ValuetrailApplication, store_env
+from domain.application import ValuetrailApplication
 from domain.errors import NotFoundError
 from domain.initiative import allowed_decisions
 from domain.months import add_months, month_of, parse_month, utc_now
 from domain.values import Meta
+from persistence import store_env
 from projections.catalog import build_projectors
 from projections.db import ViewDatabase
 from projections.value import portfolio_value

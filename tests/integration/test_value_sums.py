@@ -17,10 +17,11 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from domain.application import ValuetrailApplication, store_env
+from domain.application import ValuetrailApplication
 from domain.benefit import Benefit
 from domain.months import add_months, month_of
 from domain.values import Meta
+from persistence import store_env
 from projections import value as value_module
 from projections.catalog import build_projectors
 from projections.codec import dumps, loads

@@ -18,7 +18,8 @@ import pytest
 import requests
 from flask.testing import FlaskClient
 
-from domain.application import ValuetrailApplication, store_env, topic_of
+from domain.application import ValuetrailApplication, topic_of
+from persistence import store_env
 from service.app import create_app
 from service.health import READY_TIMEOUT_SECONDS
 from tests.ops.conftest import API, PORTFOLIO, bearer, free_port, start_server

@@ -11,6 +11,7 @@ from domain.application import ValuetrailApplication
 from domain.benefit import Benefit
 from domain.initiative import Initiative
 from domain.values import Meta
+from persistence import MEMORY_MODULE
 
 BOARD = Meta(actor="board", request_id="req-board")
 FEED = Meta(actor="finance-feed", request_id="req-feed")
@@ -21,8 +22,8 @@ SATISFACTION = {"name": "satisfaction", "unit": "points", "kind": "level", "dire
 
 
 def new_app() -> ValuetrailApplication:
-    """A valuetrail application over the in-memory (POPO) event store."""
-    return ValuetrailApplication(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    """A valuetrail application over the in-memory event store."""
+    return ValuetrailApplication(env={"PERSISTENCE_MODULE": MEMORY_MODULE})
 
 
 def portfolio(app: ValuetrailApplication, *, rate: str = "0.035", meta: Meta = BOARD) -> UUID:
