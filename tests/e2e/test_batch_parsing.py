@@ -134,4 +134,5 @@ def test_a_day_outside_1900_to_2999_is_left_to_the_schema_which_refuses_it(day: 
     items = [item(observed_on=day.isoformat())]
 
     assert plain_items(items) is None
-    assert "observed_on" in MeasurementBatchItem(many=True).validate(items)[0]
+    errors: dict[Any, Any] = MeasurementBatchItem(many=True).validate(items)
+    assert "observed_on" in errors[0]

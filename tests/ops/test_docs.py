@@ -13,7 +13,7 @@ INTERNAL = {"VALUETRAIL_PROJECTOR_PARENT_PID"}
 
 def _settings_read_by_the_code() -> set[str]:
     found: set[str] = set()
-    for package in ("domain", "projections", "service"):
+    for package in ("domain", "persistence", "projections", "service"):
         for path in (ROOT / package).rglob("*.py"):
             found |= set(re.findall(r"VALUETRAIL_[A-Z][A-Z0-9_]*[A-Z0-9]", path.read_text()))
     return found - INTERNAL
