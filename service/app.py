@@ -12,7 +12,16 @@ import swagger_ui_bundle
 
 from domain.application import ValuetrailApplication, store_env
 from projections.db import ViewDatabase
-from service import api_keys, audit, benefits, initiatives, measurements, portfolios, value
+from service import (
+    analytics,
+    api_keys,
+    audit,
+    benefits,
+    initiatives,
+    measurements,
+    portfolios,
+    value,
+)
 from service.api import Api
 from service.auth import enforce_roles
 from service.config import Settings, ensure_sqlite_dir
@@ -28,6 +37,7 @@ log = logging.getLogger("valuetrail.app")
 BLUEPRINTS = [
     portfolios.blp,
     value.blp,
+    analytics.blp,
     initiatives.blp,
     benefits.blp,
     measurements.blp,
