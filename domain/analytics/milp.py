@@ -1,0 +1,244 @@
+"""The exact choice behind optimise and scenarios: a binary programme solved by HiGHS.
+
+Each item (an initiative, in ascending id order) takes at most one of its options (a start delay,
+or an action); options use capacity rows (budget, people) and may need other options. Equally
+good answers are told apart lexicographically, one solve per step, so that every run and every
+implementation returns the same choice:
+1. the greatest total value;
+2. then the least total remaining cost;
+3. then (optimise) the fewest options that add neither value nor cost;
+4. then, item by item in id order, taking the item rather than leaving it out;
+5. then the least total `rank` (the earliest start, or continue before defer).
+Solver answers are rounded to 0/1 and rechecked in Decimal; a choice that breaks a limit by
+floating-point slack is cut off and the step solved again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import highspy
+
+ZERO = Decimal(0)
+RowKey = tuple[str, str | None, str | None]  # (constraint, month, role)
+INF = highspy.kHighsInf
+# Values within this fraction of the largest option value count as equal: far below a cent on
+# any real portfolio, and far above the solver's floating-point noise.
+TIE = 1e-9
+_ATTEMPTS = 50
+
+
+@dataclass(frozen=True)
+class Option:
+    """One way an item can be chosen: its value, tie-break cost and rank, and capacity used."""
+
+    item: int
+    value: Decimal
+    cost: Decimal
+    rank: int = 0
+    usage: Mapping[RowKey, Decimal] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Items 0…n-1 (id order), their options, capacity limits, and what must or must not be."""
+
+    items: int
+    options: Sequence[Option]
+    limits: Mapping[RowKey, Decimal] = field(default_factory=dict)
+    required: frozenset[int] = frozenset()
+    forbidden: frozenset[int] = frozenset()
+    # (option, options): the option may be taken only together with one of the others.
+    needs: Sequence[tuple[int, tuple[int, ...]]] = ()
+    drop_idle: bool = True
+
+
+def usage_of(problem: Problem, chosen: Collection[int]) -> dict[RowKey, Decimal]:
+    """Capacity used by the chosen options, per limited row."""
+    used = dict.fromkeys(problem.limits, ZERO)
+    for index in chosen:
+        for key, amount in problem.options[index].usage.items():
+            if key in used:
+                used[key] += amount
+    return used
+
+
+def feasible(problem: Problem, chosen: Collection[int]) -> bool:
+    """Whether a choice keeps every rule, checked exactly in Decimal."""
+    taken = [problem.options[o].item for o in chosen]
+    if len(set(taken)) != len(taken) or not problem.required <= set(taken):
+        return False
+    if problem.forbidden & set(taken):
+        return False
+    if any(used > problem.limits[key] for key, used in usage_of(problem, chosen).items()):
+        return False
+    picked = set(chosen)
+    return all(o not in picked or picked & set(alts) for o, alts in problem.needs)
+
+
+def total_value(problem: Problem, chosen: Collection[int]) -> Decimal:
+    """Σ value of the chosen options."""
+    return sum((problem.options[o].value for o in chosen), ZERO)
+
+
+def total_cost(problem: Problem, chosen: Collection[int]) -> Decimal:
+    """Σ tie-break cost of the chosen options."""
+    return sum((problem.options[o].cost for o in chosen), ZERO)
+
+
+class _Model:
+    """One HiGHS model of a problem, re-solved with extra rows for each lexicographic step."""
+
+    def __init__(self, problem: Problem) -> None:
+        self.problem = problem
+        self.highs = highspy.Highs()  # type: ignore[no-untyped-call]
+        self.highs.silent()
+        for name, setting in (("mip_rel_gap", 0.0), ("mip_abs_gap", 0.0), ("threads", 1)):
+            self.highs.setOptionValue(name, setting)
+        self.highs.setOptionValue("random_seed", 0)
+        self.solves = 0
+        options = problem.options
+        count = len(options)
+        upper = [0.0 if o.item in problem.forbidden else 1.0 for o in options]
+        self.highs.addCols(count, [0.0] * count, [0.0] * count, upper, 0, [], [], [])
+        kinds: Any = [highspy.HighsVarType.kInteger] * count  # the stub wants an ndarray
+        self.highs.changeColsIntegrality(count, list(range(count)), kinds)
+        self.by_item: list[list[int]] = [[] for _ in range(problem.items)]
+        for index, option in enumerate(options):
+            self.by_item[option.item].append(index)
+        self.item_rows: list[int] = []
+        for item, cols in enumerate(self.by_item):
+            low = 1.0 if item in problem.required else -INF
+            self.item_rows.append(self._row(cols, [1.0] * len(cols), low, 1.0))
+        rows: dict[RowKey, tuple[list[int], list[float]]] = {k: ([], []) for k in problem.limits}
+        for index, option in enumerate(options):
+            for key, amount in option.usage.items():
+                if key in rows and amount:
+                    rows[key][0].append(index)
+                    rows[key][1].append(float(amount))
+        for key, (cols, coefs) in rows.items():
+            limit = float(problem.limits[key])
+            scale = limit if limit > 0 else 1.0  # rows relative to their limit
+            self._row(cols, [c / scale for c in coefs], -INF, limit / scale)
+        for index, alternatives in problem.needs:
+            cols = [index, *alternatives]
+            self._row(cols, [1.0] + [-1.0] * len(alternatives), -INF, 0.0)
+
+    def _row(self, cols: list[int], coefs: list[float], low: float, high: float) -> int:
+        self.highs.addRows(1, [low], [high], len(cols), [0], cols, coefs)
+        return int(self.highs.getNumRow()) - 1
+
+    def objective(self, coefs: Sequence[float], maximise: bool) -> None:
+        """Set the objective of the next solve."""
+        count = len(coefs)
+        self.highs.changeColsCost(count, list(range(count)), list(coefs))
+        sense = highspy.ObjSense.kMaximize if maximise else highspy.ObjSense.kMinimize
+        self.highs.changeObjectiveSense(sense)
+
+    def bound(self, coefs: Sequence[float], low: float, high: float) -> None:
+        """Keep what a previous step achieved."""
+        cols = [i for i, c in enumerate(coefs) if c]
+        self._row(cols, [coefs[i] for i in cols], low, high)
+
+    def run(self) -> tuple[int, ...] | None:
+        """Solve; the rounded choice that passes the Decimal check, or None when infeasible."""
+        for _ in range(_ATTEMPTS):
+            self.solves += 1
+            self.highs.run()
+            if self.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+                return None
+            values = self.highs.getSolution().col_value
+            chosen = tuple(i for i, v in enumerate(values) if v > 0.5)
+            if feasible(self.problem, chosen):
+                return chosen
+            # Slack in floating point let an over-limit choice through: exclude exactly it.
+            self._row(
+                list(range(len(values))),
+                [1.0 if i in chosen else -1.0 for i in range(len(values))],
+                -INF,
+                len(chosen) - 1.0,
+            )
+        raise ArithmeticError("the solver kept returning choices that break a limit")
+
+
+def _scale(amounts: Sequence[Decimal]) -> float:
+    largest = max((abs(a) for a in amounts), default=ZERO)
+    return float(largest) if largest else 1.0
+
+
+def solve(problem: Problem, *, full: bool = True) -> tuple[int, ...] | None:
+    """The chosen option indices (ascending), or None when no choice keeps the rules.
+
+    `full=False` stops after the least-cost step (enough for a value, or a frontier point).
+    """
+    model = _Model(problem)
+    options = problem.options
+    values = [o.value for o in options]
+    v_scale = _scale(values)
+    v_coefs = [float(v) / v_scale for v in values]
+    model.objective(v_coefs, maximise=True)
+    chosen = model.run()
+    if chosen is None:
+        return None
+    best = float(total_value(problem, chosen)) / v_scale
+    model.bound(v_coefs, best - TIE, INF)
+    costs = [o.cost for o in options]
+    c_scale = _scale(costs)
+    c_coefs = [float(c) / c_scale for c in costs]
+    model.objective(c_coefs, maximise=False)
+    chosen = _better(model, chosen)
+    model.bound(c_coefs, -INF, float(total_cost(problem, chosen)) / c_scale + TIE)
+    if problem.drop_idle:
+        idle = [1.0 if o.value == 0 and o.cost == 0 else 0.0 for o in options]
+        if any(idle):
+            if any(idle[o] for o in chosen):
+                model.objective(idle, maximise=False)
+                chosen = _better(model, chosen)
+            model.bound(idle, -INF, sum(idle[o] for o in chosen))
+    if not full:
+        return chosen
+    chosen = _prefer_items(model, chosen)
+    ranks = [float(o.rank) for o in options]
+    if any(ranks[o] for o in chosen):
+        model.objective(ranks, maximise=False)
+        chosen = _better(model, chosen)
+    return chosen
+
+
+def _better(model: _Model, chosen: tuple[int, ...]) -> tuple[int, ...]:
+    """Solve the next step; keep the previous choice if the solver's answer is not as good."""
+    found = model.run()
+    if found is None or not _as_good(model.problem, found, chosen):
+        return chosen
+    return found
+
+
+def _prefer_items(model: _Model, chosen: tuple[int, ...]) -> tuple[int, ...]:
+    """Among equally good choices, take each item in id order when some such choice can."""
+    problem = model.problem
+    taken = {problem.options[o].item for o in chosen}
+    left_out = [1.0 if options.item not in taken else 0.0 for options in problem.options]
+    model.objective(left_out, maximise=True)
+    found = _better(model, chosen)
+    if not any(left_out[o] for o in found):
+        return chosen  # no equally good choice takes anything more: the choice is settled
+    model.objective([0.0] * len(problem.options), maximise=True)
+    for item, row in enumerate(model.item_rows):
+        if item not in taken and model.by_item[item] and item not in problem.forbidden:
+            model.highs.changeRowBounds(row, 1.0, 1.0)
+            trial = model.run()
+            if trial is not None and _as_good(problem, trial, chosen):
+                chosen = trial
+                taken = {problem.options[o].item for o in chosen}
+        fixed = 1.0 if item in taken else 0.0
+        model.highs.changeRowBounds(row, fixed, fixed)
+    return chosen
+
+
+def _as_good(problem: Problem, found: tuple[int, ...], chosen: tuple[int, ...]) -> bool:
+    """Whether `found` is worth as much as `chosen`, up to the tie tolerance."""
+    slack = Decimal(TIE) * Decimal(_scale([o.value for o in problem.options]))
+    return total_value(problem, found) >= total_value(problem, chosen) - slack
