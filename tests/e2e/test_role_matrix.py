@@ -3,9 +3,10 @@
 The expected policy is written out here, route by route, from DESIGN §5.2: managers write
 portfolios, goals, capacity, initiatives, benefits, forecasts, decisions, lessons and plans B;
 ingest keys (and managers) write measurements, corrections, spend and batches; only admins manage
-API keys; every key reads, except under `/audit`, which only auditors read. Admins may do
-everything. A route the table does not name fails `test_the_policy_table_names_every_route`, so a
-new route cannot ship without a decided policy.
+API keys; every key reads, except under `/audit`, which only auditors read, and the portfolio
+analytics, which ingest keys may not read. Admins may do everything. A route the table does not
+name fails `test_the_policy_table_names_every_route`, so a new route cannot ship without a
+decided policy.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ MANAGERS = frozenset({"admin", "manager"})
 INGESTERS = frozenset({"admin", "manager", "ingest"})
 ADMINS = frozenset({"admin"})
 AUDITORS = frozenset({"admin", "auditor"})
+ANALYSTS = frozenset({"admin", "manager", "auditor"})
 
 PORTFOLIO = {"name": "Ops", "currency": "EUR", "discount_rate": "0.035", "base_month": "2025-01"}
 IGNORED_METHODS = frozenset({"HEAD", "OPTIONS"})
@@ -178,6 +180,12 @@ POLICY: dict[tuple[str, str], Route] = {
     ),
     # -- value
     ("GET", "/portfolios/<uuid:portfolio_id>/value"): Route(ANYONE),
+    # -- analytics: every key but ingest reads them
+    ("GET", "/portfolios/<uuid:portfolio_id>/goals/coverage"): Route(ANALYSTS),
+    ("GET", "/portfolios/<uuid:portfolio_id>/priorities"): Route(ANALYSTS),
+    ("GET", "/portfolios/<uuid:portfolio_id>/capacity"): Route(ANALYSTS),
+    ("GET", "/portfolios/<uuid:portfolio_id>/forecast-accuracy"): Route(ANALYSTS),
+    ("GET", "/portfolios/<uuid:portfolio_id>/lessons"): Route(ANALYSTS),
     # -- audit
     ("GET", "/audit/decisions"): Route(AUDITORS),
     ("GET", "/audit/decisions/<uuid:decision_id>/context"): Route(AUDITORS),
