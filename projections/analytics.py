@@ -27,6 +27,7 @@ from domain.valuation import (
 from projections.codec import months_from_text
 from projections.db import Cursor, ViewDatabase
 from projections.series_queries import stored_instant
+from projections.states import StatesView
 from projections.value import (
     InitiativeRow,
     Recorded,
@@ -36,7 +37,7 @@ from projections.value import (
     terms_from,
     valued_benefits,
 )
-from projections.view import instant_text
+from projections.view import instant_text, tracked_position
 
 
 @dataclass
@@ -50,6 +51,8 @@ class Snapshot:
     recorded: Recorded
     benefits: list[BenefitFacts]
     money: dict[UUID, BenefitMoney]
+    #: The log position the value view had reached when the snapshot was read.
+    position: int = 0
 
     def initiative_facts(self) -> dict[UUID, InitiativeFacts]:
         """Valuation facts of every initiative, by id."""
@@ -85,10 +88,11 @@ def snapshot(db: ViewDatabase, portfolio_id: UUID, at: datetime) -> Snapshot | N
         if recorded is None:
             return None
         _all_forecasts(cursor, recorded, portfolio_id, instant_text(at))
+        position = tracked_position(cursor, StatesView.name)
     terms = terms_from(recorded.portfolio)
     month = month_of_instant(at)
     benefits, money = valued_benefits(recorded, terms, month)
-    return Snapshot(portfolio_id, at, month, terms, recorded, benefits, money)
+    return Snapshot(portfolio_id, at, month, terms, recorded, benefits, money, position)
 
 
 def _decimals(text: str | None) -> dict[str, Decimal]:

@@ -39,6 +39,7 @@ SERIES_TOPICS = frozenset(
 )
 SPEND = "valuetrail.initiative.SpendRecorded.v1"
 LESSON = "valuetrail.initiative.LessonRecorded.v1"
+SCENARIO = "valuetrail.portfolio.ScenarioEvaluated.v1"
 #: Events that change a benefit's actuals.
 MEASURED = frozenset(
     {
@@ -104,7 +105,7 @@ class StatesView(View):
 
     name = "portfolio_value"
     topics = event_topics(Portfolio, Initiative, Benefit)
-    tables = ("vt_state", "vt_spend", "vt_measured", "vt_forecast", "vt_lesson")
+    tables = ("vt_state", "vt_spend", "vt_measured", "vt_forecast", "vt_lesson", "vt_scenario")
     ddl = (
         "CREATE TABLE IF NOT EXISTS vt_state ("
         " aggregate_id TEXT NOT NULL, version BIGINT NOT NULL, kind TEXT NOT NULL,"
@@ -138,6 +139,11 @@ class StatesView(View):
         " category TEXT NOT NULL, text TEXT NOT NULL, recorded_at TEXT NOT NULL,"
         " position BIGINT NOT NULL)",
         "CREATE INDEX IF NOT EXISTS vt_lesson_portfolio ON vt_lesson (portfolio_id, position)",
+        # Evaluated scenarios exactly as stored (`record`: kind, parameters and result).
+        "CREATE TABLE IF NOT EXISTS vt_scenario ("
+        " scenario_id TEXT PRIMARY KEY, portfolio_id TEXT NOT NULL, recorded_at TEXT NOT NULL,"
+        " position BIGINT NOT NULL, record TEXT NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS vt_scenario_portfolio ON vt_scenario (portfolio_id, position)",
     )
 
     def __init__(self, app: ValuetrailApplication) -> None:
@@ -195,6 +201,7 @@ class StatesView(View):
         measured_rows: list[tuple[Any, ...]] = []
         forecasts: list[tuple[Any, ...]] = []
         lessons: list[tuple[Any, ...]] = []
+        scenarios: list[tuple[Any, ...]] = []
         for envelope in batch:
             kind = next((k for p, k in KINDS.items() if envelope.topic.startswith(p)), None)
             if kind is None:
@@ -206,6 +213,8 @@ class StatesView(View):
                 measured_rows.append(measured_row(envelope, aggregate))
             if envelope.topic == LESSON:
                 lessons.append(lesson_row(envelope, aggregate))
+            if envelope.topic == SCENARIO:
+                scenarios.append(scenario_row(envelope))
             if envelope.topic in SERIES_TOPICS:
                 continue
             row = self._version(cursor, envelope, kind, aggregate)
@@ -251,6 +260,12 @@ class StatesView(View):
             "vt_lesson",
             "lesson_id, initiative_id, portfolio_id, category, text, recorded_at, position",
             lessons,
+        )
+        insert_rows(
+            cursor,
+            "vt_scenario",
+            "scenario_id, portfolio_id, recorded_at, position, record",
+            scenarios,
         )
 
     def _spend(self, envelope: Envelope, initiative: Initiative) -> tuple[Any, ...]:
@@ -366,4 +381,17 @@ def lesson_row(envelope: Envelope, initiative: Initiative) -> tuple[Any, ...]:
         event.text,
         envelope.recorded_at,
         envelope.position,
+    )
+
+
+def scenario_row(envelope: Envelope) -> tuple[Any, ...]:
+    """The vt_scenario row of an evaluated scenario: what was stored, as it was stored."""
+    event = envelope.event
+    record = {"kind": event.kind, "parameters": event.parameters, "result": event.result}
+    return (
+        str(event.scenario_id),
+        str(event.originator_id),
+        envelope.recorded_at,
+        envelope.position,
+        dumps(record),
     )

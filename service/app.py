@@ -20,6 +20,7 @@ from service import (
     initiatives,
     measurements,
     portfolios,
+    scenarios,
     value,
 )
 from service.api import Api
@@ -38,6 +39,7 @@ BLUEPRINTS = [
     portfolios.blp,
     value.blp,
     analytics.blp,
+    scenarios.blp,
     initiatives.blp,
     benefits.blp,
     measurements.blp,

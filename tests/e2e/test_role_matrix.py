@@ -81,6 +81,14 @@ def _fresh_key_revoked(api: Api, _world: SmallWorld) -> Call:
     return Call(200, {"reason": "rotated"}, ids={"key_id": api.api_key(name="to-revoke")})
 
 
+SCENARIO = {"name": "Downturn", "cut_pct": "20", "reason": "what if"}
+
+
+def _stored_scenario(api: Api, world: SmallWorld) -> Call:
+    stored = api.create(f"/portfolios/{world.portfolio_id}/scenarios", SCENARIO)
+    return Call(200, ids={"scenario_id": str(stored["scenario_id"])})
+
+
 POLICY: dict[tuple[str, str], Route] = {
     # -- portfolios, goals, capacity
     ("GET", "/portfolios"): Route(ANYONE),
@@ -186,6 +194,16 @@ POLICY: dict[tuple[str, str], Route] = {
     ("GET", "/portfolios/<uuid:portfolio_id>/capacity"): Route(ANALYSTS),
     ("GET", "/portfolios/<uuid:portfolio_id>/forecast-accuracy"): Route(ANALYSTS),
     ("GET", "/portfolios/<uuid:portfolio_id>/lessons"): Route(ANALYSTS),
+    ("POST", "/portfolios/<uuid:portfolio_id>/optimise"): Route(
+        ANALYSTS, lambda a, w: Call(200, {"frontier_points": 2})
+    ),
+    ("POST", "/portfolios/<uuid:portfolio_id>/scenarios"): Route(
+        MANAGERS, lambda a, w: Call(201, SCENARIO)
+    ),
+    ("GET", "/portfolios/<uuid:portfolio_id>/scenarios"): Route(ANALYSTS),
+    ("GET", "/portfolios/<uuid:portfolio_id>/scenarios/<uuid:scenario_id>"): Route(
+        ANALYSTS, _stored_scenario
+    ),
     # -- audit
     ("GET", "/audit/decisions"): Route(AUDITORS),
     ("GET", "/audit/decisions/<uuid:decision_id>/context"): Route(AUDITORS),
