@@ -69,20 +69,18 @@ def _promised_versions(
 
 def _versions(cursor: Cursor, wanted: set[Version]) -> dict[Version, tuple[str, str]]:
     """(facts, forecast text) of each wanted aggregate version."""
-    ids = sorted({a for a, _ in wanted})
+    pairs = sorted(wanted)
     found: dict[Version, tuple[str, str]] = {}
-    for chunk in range(0, len(ids), 500):
-        part = ids[chunk : chunk + 500]
+    for chunk in range(0, len(pairs), 400):
+        part = pairs[chunk : chunk + 400]
         cursor.execute(
             "SELECT s.aggregate_id, s.version, s.facts, f.months FROM vt_state s"
             " JOIN vt_forecast f ON f.aggregate_id = s.aggregate_id AND f.version = s.version"
-            f" WHERE s.aggregate_id IN ({', '.join('?' * len(part))})",
-            part,
+            f" WHERE (s.aggregate_id, s.version) IN (VALUES {', '.join(['(?, ?)'] * len(part))})",
+            [value for pair in part for value in pair],
         )
         for aggregate_id, version, facts, months in cursor.fetchall():
-            key = (str(aggregate_id), int(version))
-            if key in wanted:
-                found[key] = (facts, months)
+            found[(str(aggregate_id), int(version))] = (facts, months)
     return found
 
 
@@ -111,11 +109,13 @@ def _invested(db: ViewDatabase, snap: Snapshot) -> list[Invested]:
         promised = _promised_versions(cursor, snap.portfolio_id, at, decisions)
         wanted = {v for mine, benefits in promised.values() for v in [mine, *benefits] if v}
         stored = _versions(cursor, wanted)
-        kinds = {}
-        for key in wanted:
-            facts = loads(stored[key][0])
-            if "measure" in facts:
-                kinds[key[0]] = facts["measure"]["kind"]
+        # Each benefit version decoded once, however many initiatives it was promised to.
+        promised_benefits = {
+            key: benefit_facts_from(key[0], BenefitRow.of(loads(stored[key][0])), stored[key][1])
+            for mine, benefits in promised.values()
+            for key in benefits
+        }
+        kinds = {key[0]: facts.kind for key, facts in promised_benefits.items()}
         actuals = monthly_actuals(cursor, snap.portfolio_id, at, kinds) if kinds else {}
         spend = _spend(cursor, snap.portfolio_id, at)
     found = []
@@ -124,9 +124,7 @@ def _invested(db: ViewDatabase, snap: Snapshot) -> list[Invested]:
         row = snap.recorded.initiatives[ident]
         promises = []
         for key in benefits:
-            facts, months = stored[key]
-            benefit = benefit_facts_from(key[0], BenefitRow.of(loads(facts)), months)
-            promises.append(PromisedBenefit(benefit, actuals.get(key[0], {})))
+            promises.append(PromisedBenefit(promised_benefits[key], actuals.get(key[0], {})))
         found.append(
             Invested(
                 initiative_id=UUID(ident),

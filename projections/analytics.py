@@ -124,13 +124,23 @@ def _candidate(ident: str, row: InitiativeRow, forecast: str | None) -> Candidat
     )
 
 
-def portfolio_input(snap: Snapshot) -> PortfolioInput:
-    """The portfolio as the analytics take it: terms, goals, capacity, every initiative."""
+def _from(series: dict[str, Decimal], month: str | None) -> dict[str, Decimal]:
+    # `YYYY-MM` text sorts as the months do.
+    return series if month is None else {m: v for m, v in series.items() if m >= month}
+
+
+def portfolio_input(snap: Snapshot, from_month: str | None = None) -> PortfolioInput:
+    """The portfolio as the analytics take it: terms, goals, capacity, every initiative.
+
+    With `from_month`, forecasts start there: every analytic of remaining figures ignores the
+    months before it, so they need not be carried.
+    """
     claimed: dict[UUID, list[BenefitInput]] = {}
     for benefit in snap.benefits:
         # Magnitudes: the analytics apply a dis-benefit's sign themselves.
+        forecast = _from(dict(benefit.forecast), from_month)
         magnitude = monetary_series(
-            replace(benefit, disbenefit=False), benefit.forecast, snap.terms.currency
+            replace(benefit, disbenefit=False), forecast, snap.terms.currency
         )
         title = snap.recorded.benefits[str(benefit.benefit_id)].title
         for initiative_id, share in effective_shares(benefit).items():
@@ -142,6 +152,9 @@ def portfolio_input(snap: Snapshot) -> PortfolioInput:
     initiatives = []
     for ident, row in snap.recorded.initiatives.items():
         candidate = _candidate(ident, row, snap.recorded.forecasts.get(ident))
+        candidate = replace(
+            candidate, cost_forecast=_from(dict(candidate.cost_forecast), from_month)
+        )
         mine = tuple(claimed.get(candidate.initiative_id, ()))
         initiatives.append(replace(candidate, benefits=mine))
     portfolio = snap.recorded.portfolio

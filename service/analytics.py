@@ -113,7 +113,7 @@ class Priorities(MethodView):
         snap = read_snapshot(portfolio_id, args)
         month = from_month(snap, args)
         ranked = priorities(
-            portfolio_input(snap),
+            portfolio_input(snap, month),
             from_month=month,
             objective=args["objective"],
             currency=snap.terms.currency,
@@ -141,7 +141,7 @@ class Capacity(MethodView):
         """Budget and people by month from `from_month`; leaders; candidates with no leader."""
         snap = read_snapshot(portfolio_id, args)
         month = from_month(snap, args)
-        portfolio = portfolio_input(snap)
+        portfolio = portfolio_input(snap, month)
         found = capacity(
             portfolio.initiatives,
             portfolio.budget,

@@ -74,12 +74,13 @@ class Optimise(MethodView):
     def post(self, args: dict[str, Any], body: dict[str, Any], portfolio_id: UUID) -> Any:
         """The exact best set (and start months) under budget and people; stores nothing."""
         snap = read_snapshot(portfolio_id, {"min_position": args.get("min_position")})
-        portfolio = portfolio_input(snap)
+        month = from_month(snap, body)
+        portfolio = portfolio_input(snap, month)
         if body["reference_class"]:
             portfolio = _track_record(portfolio, snap)
         budget = body.get("budget") or {}
         request = OptimiseRequest(
-            from_month=from_month(snap, body),
+            from_month=month,
             objective=body["objective"],
             budget_total=budget.get("total"),
             budget_by_month=budget.get("by_month"),
@@ -125,7 +126,9 @@ class Scenarios(MethodView):
             defer_cost_pct=body["defer_cost_pct"],
         )
         # Computed before anything is written: a rejected request stores nothing.
-        result = downturn_result(downturn(portfolio_input(snap), request), snap.position)
+        result = downturn_result(
+            downturn(portfolio_input(snap, request.from_month), request), snap.position
+        )
         parameters = scenario_parameters(body, request.from_month)
 
         def finish(stored: dict[str, Any], position: int) -> dict[str, Any]:
