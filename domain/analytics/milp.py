@@ -15,6 +15,7 @@ floating-point slack is cut off and the step solved again.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -28,6 +29,8 @@ INF = highspy.kHighsInf
 # Values within this fraction of the largest option value count as equal: far below a cent on
 # any real portfolio, and far above the solver's floating-point noise.
 TIE = 1e-9
+# Costs within this fraction of the largest option cost count as equal.
+STEP = 1e-8
 _ATTEMPTS = 50
 
 
@@ -89,16 +92,27 @@ def total_cost(problem: Problem, chosen: Collection[int]) -> Decimal:
     return sum((problem.options[o].cost for o in chosen), ZERO)
 
 
+@dataclass
+class Stopwatch:
+    """Seconds spent inside the solver, summed over the solves it is passed to."""
+
+    seconds: float = 0.0
+
+
 class _Model:
     """One HiGHS model of a problem, re-solved with extra rows for each lexicographic step."""
 
-    def __init__(self, problem: Problem) -> None:
+    def __init__(self, problem: Problem, watch: Stopwatch | None = None) -> None:
         self.problem = problem
+        self.watch = Stopwatch() if watch is None else watch
         self.highs = highspy.Highs()  # type: ignore[no-untyped-call]
         self.highs.silent()
         for name, setting in (("mip_rel_gap", 0.0), ("mip_abs_gap", 0.0), ("threads", 1)):
             self.highs.setOptionValue(name, setting)
         self.highs.setOptionValue("random_seed", 0)
+        # Tighter than the defaults, so that the tie rows above are not lost in the slack.
+        self.highs.setOptionValue("primal_feasibility_tolerance", 1e-9)
+        self.highs.setOptionValue("mip_feasibility_tolerance", 1e-9)
         self.solves = 0
         options = problem.options
         count = len(options)
@@ -138,16 +152,18 @@ class _Model:
         sense = highspy.ObjSense.kMaximize if maximise else highspy.ObjSense.kMinimize
         self.highs.changeObjectiveSense(sense)
 
-    def bound(self, coefs: Sequence[float], low: float, high: float) -> None:
-        """Keep what a previous step achieved."""
+    def bound(self, coefs: Sequence[float], low: float, high: float) -> int:
+        """Add a row over every option (keeping what a previous step achieved); its index."""
         cols = [i for i, c in enumerate(coefs) if c]
-        self._row(cols, [coefs[i] for i in cols], low, high)
+        return self._row(cols, [coefs[i] for i in cols], low, high)
 
     def run(self) -> tuple[int, ...] | None:
         """Solve; the rounded choice that passes the Decimal check, or None when infeasible."""
         for _ in range(_ATTEMPTS):
             self.solves += 1
+            began = time.perf_counter()
             self.highs.run()
+            self.watch.seconds += time.perf_counter() - began
             if self.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
                 return None
             values = self.highs.getSolution().col_value
@@ -169,63 +185,80 @@ def _scale(amounts: Sequence[Decimal]) -> float:
     return float(largest) if largest else 1.0
 
 
-def solve(problem: Problem, *, full: bool = True) -> tuple[int, ...] | None:
+def solve(
+    problem: Problem,
+    *,
+    depth: str = "full",
+    start: Collection[int] = (),
+    watch: Stopwatch | None = None,
+) -> tuple[int, ...] | None:
     """The chosen option indices (ascending), or None when no choice keeps the rules.
 
-    `full=False` stops after the least-cost step (enough for a value, or a frontier point).
+    `depth` "value" stops after the first step (enough for a value or a frontier point), "cost"
+    after the least-cost step; `start` is a choice known to keep the rules, a head start.
+    Every step keeps maximising value, with the previous steps' results as rows: a step asks
+    "is there an equally valuable choice that is better on this count?", which the solver
+    answers as quickly as the first question.
     """
-    model = _Model(problem)
+    model = _Model(problem, watch)
     options = problem.options
-    values = [o.value for o in options]
-    v_scale = _scale(values)
-    v_coefs = [float(v) / v_scale for v in values]
+    v_scale = _scale([o.value for o in options])
+    v_coefs = [float(o.value) / v_scale for o in options]
     model.objective(v_coefs, maximise=True)
+    if start:
+        hint = highspy.HighsSolution()
+        hint.col_value = [1.0 if o in start else 0.0 for o in range(len(options))]
+        model.highs.setSolution(hint)
     chosen = model.run()
-    if chosen is None:
-        return None
-    best = float(total_value(problem, chosen)) / v_scale
-    model.bound(v_coefs, best - TIE, INF)
-    costs = [o.cost for o in options]
-    c_scale = _scale(costs)
-    c_coefs = [float(c) / c_scale for c in costs]
-    model.objective(c_coefs, maximise=False)
-    chosen = _better(model, chosen)
-    model.bound(c_coefs, -INF, float(total_cost(problem, chosen)) / c_scale + TIE)
+    if chosen is None or depth == "value":
+        return chosen
+    model.bound(v_coefs, float(total_value(problem, chosen)) / v_scale - TIE, INF)
+    c_scale = Decimal(_scale([o.cost for o in options]))
+    chosen = _descend(model, chosen, [o.cost / c_scale for o in options], Decimal(STEP))
     if problem.drop_idle:
-        idle = [1.0 if o.value == 0 and o.cost == 0 else 0.0 for o in options]
+        idle = [Decimal(o.value == 0 and o.cost == 0) for o in options]
         if any(idle):
-            if any(idle[o] for o in chosen):
-                model.objective(idle, maximise=False)
-                chosen = _better(model, chosen)
-            model.bound(idle, -INF, sum(idle[o] for o in chosen))
-    if not full:
+            chosen = _descend(model, chosen, idle, Decimal(1))
+    if depth == "cost":
         return chosen
     chosen = _prefer_items(model, chosen)
-    ranks = [float(o.rank) for o in options]
+    ranks = [Decimal(o.rank) for o in options]
     if any(ranks[o] for o in chosen):
-        model.objective(ranks, maximise=False)
-        chosen = _better(model, chosen)
+        chosen = _descend(model, chosen, ranks, Decimal(1))
     return chosen
 
 
-def _better(model: _Model, chosen: tuple[int, ...]) -> tuple[int, ...]:
-    """Solve the next step; keep the previous choice if the solver's answer is not as good."""
-    found = model.run()
-    if found is None or not _as_good(model.problem, found, chosen):
-        return chosen
-    return found
+def _descend(
+    model: _Model, chosen: tuple[int, ...], coefs: Sequence[Decimal], unit: Decimal
+) -> tuple[int, ...]:
+    """Lower Σ coefs over the choice a `unit` at a time while the value holds; keep the least."""
+
+    def level(choice: tuple[int, ...]) -> Decimal:
+        return sum((coefs[o] for o in choice), ZERO)
+
+    row = model.bound([float(c) for c in coefs], -INF, float(level(chosen) - unit))
+    while True:
+        found = model.run()
+        if found is None or not _as_good(model.problem, found, chosen):
+            break
+        if level(found) > level(chosen) - unit / 2:
+            break  # the solver's tolerance let the same level through: nothing lower exists
+        chosen = found
+        model.highs.changeRowBounds(row, -INF, float(level(chosen) - unit))
+    model.highs.changeRowBounds(row, -INF, float(level(chosen) + unit / 2))
+    return chosen
 
 
 def _prefer_items(model: _Model, chosen: tuple[int, ...]) -> tuple[int, ...]:
     """Among equally good choices, take each item in id order when some such choice can."""
     problem = model.problem
     taken = {problem.options[o].item for o in chosen}
-    left_out = [1.0 if options.item not in taken else 0.0 for options in problem.options]
-    model.objective(left_out, maximise=True)
-    found = _better(model, chosen)
-    if not any(left_out[o] for o in found):
+    left_out = [0.0 if option.item in taken else 1.0 for option in problem.options]
+    row = model.bound(left_out, 1.0, INF)
+    found = model.run()
+    model.highs.changeRowBounds(row, -INF, INF)
+    if found is None or not _as_good(problem, found, chosen):
         return chosen  # no equally good choice takes anything more: the choice is settled
-    model.objective([0.0] * len(problem.options), maximise=True)
     for item, row in enumerate(model.item_rows):
         if item not in taken and model.by_item[item] and item not in problem.forbidden:
             model.highs.changeRowBounds(row, 1.0, 1.0)

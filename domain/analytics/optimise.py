@@ -12,7 +12,6 @@ API: `optimise(portfolio, OptimiseRequest(...)) -> Optimum` (plain dataclasses, 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -22,7 +21,7 @@ from domain.errors import ValidationError
 from domain.months import check_month
 
 from .inputs import PortfolioInput
-from .milp import Problem, RowKey, feasible, solve, total_value
+from .milp import Problem, RowKey, Stopwatch, feasible, solve, total_value
 from .model import TOTAL, Built, InfeasibleError, budget_limits, build, closure, unreachable
 from .reasons import BindingConstraint, Excluded, Selected, explain
 
@@ -118,7 +117,7 @@ def _budget(portfolio: PortfolioInput, request: OptimiseRequest) -> dict[RowKey,
     return budget_limits(request.from_month, request.budget_total, by_month)
 
 
-def _diagnose(built: Built) -> InfeasibleError:
+def _diagnose(built: Built, watch: Stopwatch) -> InfeasibleError:
     """Which constraint keeps the mandatory and forced-in set from fitting."""
     problem = built.problem
     names = ", ".join(sorted(built.candidates[i].name for i in problem.required))
@@ -130,23 +129,23 @@ def _diagnose(built: Built) -> InfeasibleError:
         return InfeasibleError("depends_on", f"{built.candidates[item].name} {why}")
     for family in ("budget", "people"):
         others = {k: v for k, v in problem.limits.items() if k[0] != family}
-        if solve(replace(problem, limits=others), full=False) is not None:
+        if solve(replace(problem, limits=others), depth="value", watch=watch) is not None:
             return InfeasibleError(family, f"{must} do not fit the {family} capacity")
     free = replace(problem, limits={})
-    if solve(free, full=False) is None:
-        return InfeasibleError("depends_on", f"{must} cannot start after what they depend on")
+    if solve(free, depth="value", watch=watch) is None:
+        return InfeasibleError("depends_on", f"{must} would start before what they depend on")
     return InfeasibleError("budget", f"{must} do not fit the budget and people together")
 
 
-def _value(problem: Problem) -> Decimal | None:
-    chosen = solve(problem, full=False)
+def _value(problem: Problem, watch: Stopwatch) -> Decimal | None:
+    chosen = solve(problem, depth="value", watch=watch)
     return None if chosen is None else total_value(problem, chosen)
 
 
 def optimise(portfolio: PortfolioInput, request: OptimiseRequest) -> Optimum:
     """The exact optimum of §5.3 with reasons, binding constraints, forcing costs and frontier."""
     _check(portfolio, request)
-    clock = time.perf_counter()
+    watch = Stopwatch()
     budget = _budget(portfolio, request)
     people = portfolio.people if request.people is None else request.people
     built = build(
@@ -160,9 +159,9 @@ def optimise(portfolio: PortfolioInput, request: OptimiseRequest) -> Optimum:
         forbidden=request.force_out,
     )
     problem = built.problem
-    chosen = solve(problem)
+    chosen = solve(problem, watch=watch)
     if chosen is None:
-        raise _diagnose(built)
+        raise _diagnose(built, watch)
     value = total_value(problem, chosen)
     forced_in = {i for i, c in enumerate(built.candidates) if c.initiative_id in request.force_in}
     forced_out = {i for i, c in enumerate(built.candidates) if c.initiative_id in request.force_out}
@@ -180,14 +179,14 @@ def optimise(portfolio: PortfolioInput, request: OptimiseRequest) -> Optimum:
         selected=selected,
         excluded=excluded,
         binding_constraints=binding,
-        forcing_cost=_forcing_costs(built, value, forced_in, forced_out),
-        frontier=_frontier(built, budget, request.frontier_points),
-        solver_seconds=time.perf_counter() - clock,
+        forcing_cost=_forcing_costs(built, value, forced_in, forced_out, watch),
+        frontier=_frontier(built, budget, request.frontier_points, watch),
+        solver_seconds=watch.seconds,
     )
 
 
 def _forcing_costs(
-    built: Built, value: Decimal, forced_in: set[int], forced_out: set[int]
+    built: Built, value: Decimal, forced_in: set[int], forced_out: set[int], watch: Stopwatch
 ) -> tuple[ForcingCost, ...]:
     problem = built.problem
     mandatory = {i for i, c in enumerate(built.candidates) if c.mandatory}
@@ -200,14 +199,14 @@ def _forcing_costs(
         costs.append(("out", item, relaxed))
     result = []
     for forced, item, relaxed in costs:
-        without = _value(relaxed)
+        without = _value(relaxed, watch)
         lost = ZERO if without is None else max(ZERO, without - value)
         result.append(ForcingCost(built.candidates[item].initiative_id, forced, lost))
     return tuple(result)
 
 
 def _frontier(
-    built: Built, budget: Mapping[RowKey, Decimal], points: int
+    built: Built, budget: Mapping[RowKey, Decimal], points: int, watch: Stopwatch
 ) -> tuple[FrontierPoint, ...]:
     """Optima at budgets from the forced set's cost to every selectable candidate's cost."""
     if points == 0:
@@ -230,11 +229,13 @@ def _frontier(
         else:
             limits = {TOTAL: amount}
         point = replace(problem, limits={**limits, **people})
-        chosen = solve(point, full=False)
-        # The previous point's set still fits a larger budget: never report less than it.
+        # The previous point's set still fits a larger budget: a head start, and a floor.
+        fits = previous is not None and feasible(point, previous)
+        head = previous if fits and previous else ()
+        chosen = solve(point, depth="value", start=head, watch=watch)
         if (
-            previous is not None
-            and feasible(point, previous)
+            fits
+            and previous is not None
             and (chosen is None or total_value(point, previous) > total_value(point, chosen))
         ):
             chosen = previous
