@@ -188,3 +188,30 @@ def test_mandatory_and_forced_sets_that_cannot_fit_name_the_constraint() -> None
             run(items, **request)
         assert caught.value.constraint == constraint
         assert list(caught.value.errors) == [constraint]
+
+
+def test_the_worked_example_in_the_valuation_docs() -> None:
+    items = [
+        item(1, 10, 5, status="active", mandatory=True),
+        item(2, 30, 100),
+        item(3, 20, 60),
+        item(4, 20, 60),
+    ]
+    found = run(items, budget_total=D(60), frontier_points=3)
+    assert [s.initiative_id.int for s in found.selected] == [1, 2, 3]
+    assert (found.value, found.value_available, found.value_captured_pct) == (105, 150, 70)
+    assert [(p.budget, p.value, p.selected) for p in found.frontier] == [
+        (10, -5, 1),
+        (45, 65, 2),
+        (80, 145, 4),
+    ]
+    forced = run(items, budget_total=D(60), frontier_points=0, force_out=(UUID(int=2),))
+    assert [f.value_lost for f in forced.forcing_cost] == [D(30)]
+    timed = run(
+        items,
+        budget_by_month={FROM: D(30), MONTHS[3]: D(30)},
+        start_delays=(0, 3),
+        frontier_points=0,
+    )
+    assert {s.initiative_id.int: s.start_delay for s in timed.selected} == {1: 0, 2: 3, 3: 0}
+    assert round(timed.value, 2) == D("104.40")

@@ -177,3 +177,23 @@ def test_mandatory_work_that_does_not_fit_the_cut_is_refused() -> None:
     with pytest.raises(InfeasibleError) as caught:
         downturn(portfolio(items), DownturnRequest(FROM, D(50), window_months=3))
     assert caught.value.constraint == "cut_pct"
+
+
+def test_the_worked_example_in_the_valuation_docs() -> None:
+    items = [
+        item(1, "active", 10, 30, mandatory=True),
+        item(2, "active", 10, 20),
+        item(3, "proposed", 10, 12),
+        item(4, "suspended", 10, 11),
+    ]
+    request = DownturnRequest(FROM, None, D(60), 3, 3, D(10))
+    found = downturn(portfolio(items), request)
+    assert [(line.action, line.decision) for line in found.initiatives] == [
+        ("continue", None),
+        ("continue", None),
+        ("delay", "delay"),
+        ("stop", "stop"),
+    ]
+    assert (found.budget_before, found.budget_after, found.cost_saved) == (D(120), D(60), D(60))
+    assert round(found.benefits_forgone_pv, 2) == D("33.21")
+    assert found.value_kept_pct is not None and round(found.value_kept_pct, 1) == D("93.9")
