@@ -94,9 +94,14 @@ def total_cost(problem: Problem, chosen: Collection[int]) -> Decimal:
 
 @dataclass
 class Stopwatch:
-    """Seconds spent inside the solver, summed over the solves it is passed to."""
+    """Seconds spent inside the solver, summed over the solves it is passed to, and their limit."""
 
     seconds: float = 0.0
+    limit: float | None = None
+
+
+class SolverTimeLimitError(ArithmeticError):
+    """The solver could not prove an optimum within the time allowed."""
 
 
 class _Model:
@@ -161,10 +166,18 @@ class _Model:
         """Solve; the rounded choice that passes the Decimal check, or None when infeasible."""
         for _ in range(_ATTEMPTS):
             self.solves += 1
+            if self.watch.limit is not None:
+                left = self.watch.limit - self.watch.seconds
+                if left <= 0:
+                    raise SolverTimeLimitError(f"no proven optimum within {self.watch.limit} s")
+                self.highs.setOptionValue("time_limit", left)
             began = time.perf_counter()
             self.highs.run()
             self.watch.seconds += time.perf_counter() - began
-            if self.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            status = self.highs.getModelStatus()
+            if status == highspy.HighsModelStatus.kTimeLimit:
+                raise SolverTimeLimitError(f"no proven optimum within {self.watch.limit} s")
+            if status != highspy.HighsModelStatus.kOptimal:
                 return None
             values = self.highs.getSolution().col_value
             chosen = tuple(i for i, v in enumerate(values) if v > 0.5)

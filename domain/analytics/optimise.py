@@ -8,6 +8,9 @@ API: `optimise(portfolio, OptimiseRequest(...)) -> Optimum` (plain dataclasses, 
   ValidationError) naming the constraint (`budget`, `people`, `depends_on`) when the mandatory and
   forced-in initiatives cannot all be selected.
 - `Optimum.solver_seconds` is the time spent inside HiGHS (for benchmarks; not part of the shape).
+- `request.time_limit` caps the solver time of one call (default 60 s); past it, `ValidationError`
+  on `start_delays` (when several are allowed), else `frontier_points`, else `budget`: the exact
+  optimum could not be proven in time, and a smaller question can be.
 """
 
 from __future__ import annotations
@@ -21,7 +24,15 @@ from domain.errors import ValidationError
 from domain.months import check_month
 
 from .inputs import PortfolioInput
-from .milp import Problem, RowKey, Stopwatch, feasible, solve, total_value
+from .milp import (
+    Problem,
+    RowKey,
+    SolverTimeLimitError,
+    Stopwatch,
+    feasible,
+    solve,
+    total_value,
+)
 from .model import TOTAL, Built, InfeasibleError, budget_limits, build, closure, unreachable
 from .reasons import BindingConstraint, Excluded, Selected, explain
 
@@ -43,6 +54,7 @@ class OptimiseRequest:
     force_out: tuple[UUID, ...] = ()
     frontier_points: int = 10
     start_delays: tuple[int, ...] = (0,)
+    time_limit: float | None = 60.0
 
 
 @dataclass(frozen=True)
@@ -145,7 +157,21 @@ def _value(problem: Problem, watch: Stopwatch) -> Decimal | None:
 def optimise(portfolio: PortfolioInput, request: OptimiseRequest) -> Optimum:
     """The exact optimum of §5.3 with reasons, binding constraints, forcing costs and frontier."""
     _check(portfolio, request)
-    watch = Stopwatch()
+    try:
+        return _optimise(portfolio, request, Stopwatch(limit=request.time_limit))
+    except SolverTimeLimitError:
+        if len(set(request.start_delays)) > 1:
+            field = "start_delays"
+        else:
+            field = "frontier_points" if request.frontier_points else "budget"
+        message = (
+            f"the exact optimum could not be proven within {request.time_limit} s of solving; "
+            "ask with fewer start delays or frontier points, or a simpler budget"
+        )
+        raise ValidationError(message, field) from None
+
+
+def _optimise(portfolio: PortfolioInput, request: OptimiseRequest, watch: Stopwatch) -> Optimum:
     budget = _budget(portfolio, request)
     people = portfolio.people if request.people is None else request.people
     built = build(

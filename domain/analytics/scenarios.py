@@ -7,7 +7,8 @@ the caller stores and serialises it). Each candidate continues, is deferred by `
 risk-adjusted value with Σ window cost ≤ budget_after. `cost_in_window` is the window cost under
 the chosen action. Errors: `ValidationError` naming the field (`cut_pct`, `new_budget`,
 `window_months`, `defer_months`, `defer_cost_pct`, `from_month`); `InfeasibleError` naming
-`cut_pct`/`new_budget` (mandatory work does not fit) or `depends_on`.
+`cut_pct`/`new_budget` (mandatory work does not fit) or `depends_on`; past `time_limit`
+seconds of solving (default 60), a ValidationError on `window_months`.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from domain.months import add_months, check_month
 from domain.valuation import money
 
 from .inputs import CandidateInput, PortfolioInput
-from .milp import Option, Problem, solve
+from .milp import Option, Problem, SolverTimeLimitError, Stopwatch, solve
 from .model import TOTAL, InfeasibleError
 from .remaining import Remaining, goal_factors
 
@@ -52,6 +53,7 @@ class DownturnRequest:
     window_months: int = 12
     defer_months: int = 12
     defer_cost_pct: Decimal = ZERO
+    time_limit: float | None = 60.0
 
 
 @dataclass(frozen=True)
@@ -148,7 +150,11 @@ def downturn(portfolio: PortfolioInput, request: DownturnRequest) -> Downturn:
         needs=needs,
         drop_idle=False,
     )
-    chosen = solve(problem)
+    try:
+        chosen = solve(problem, watch=Stopwatch(limit=request.time_limit))
+    except SolverTimeLimitError:
+        message = f"the exact choice could not be proven within {request.time_limit} s of solving"
+        raise ValidationError(message, "window_months") from None
     if chosen is None:
         names = ", ".join(sorted(c.name for c in candidates if c.mandatory))
         stuck = [i for i in sorted(blocked) if candidates[i].mandatory]

@@ -160,6 +160,9 @@ def test_people_by_role_and_month() -> None:
         ({"objective": "fastest"}, "objective"),
         ({"budget_total": D(-1)}, "budget"),
         ({"people": {"dev": D(-2)}}, "people"),
+        ({"start_delays": (0, 3), "time_limit": 0.0}, "start_delays"),
+        ({"time_limit": 0.0}, "frontier_points"),
+        ({"time_limit": 0.0, "frontier_points": 0}, "budget"),
     ],
 )
 def test_contradictory_or_unknown_requests_name_the_field(
