@@ -4,7 +4,7 @@ Each item (an initiative, in ascending id order) takes at most one of its option
 or an action); options use capacity rows (budget, people) and may need other options. Equally
 good answers are told apart lexicographically, one solve per step, so that every run and every
 implementation returns the same choice:
-1. the greatest total value;
+1. the greatest total value (when no other choice is as valuable, that is the answer);
 2. then the least total remaining cost;
 3. then (optimise) the fewest options that add neither value nor cost;
 4. then, item by item in id order, taking the item rather than leaving it out;
@@ -226,6 +226,8 @@ def solve(
     if chosen is None or depth == "value":
         return chosen
     model.bound(v_coefs, float(total_value(problem, chosen)) / v_scale - TIE, INF)
+    if _unique(model, chosen):
+        return chosen
     c_scale = Decimal(_scale([o.cost for o in options]))
     chosen = _descend(model, chosen, [o.cost / c_scale for o in options], Decimal(STEP))
     if problem.drop_idle:
@@ -239,6 +241,16 @@ def solve(
     if any(ranks[o] for o in chosen):
         chosen = _descend(model, chosen, ranks, Decimal(1))
     return chosen
+
+
+def _unique(model: _Model, chosen: tuple[int, ...]) -> bool:
+    """Whether no other choice is as valuable: then every tie-break step would keep it."""
+    picked = set(chosen)
+    others = [1.0 if o in picked else -1.0 for o in range(len(model.problem.options))]
+    row = model.bound(others, -INF, len(chosen) - 1.0)
+    found = model.run()
+    model.highs.changeRowBounds(row, -INF, INF)
+    return found is None or not _as_good(model.problem, found, chosen)
 
 
 def _descend(
