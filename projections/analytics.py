@@ -7,6 +7,9 @@ functions of `domain.analytics` do the rest.
 
 from __future__ import annotations
 
+import itertools
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
@@ -95,8 +98,69 @@ def snapshot(db: ViewDatabase, portfolio_id: UUID, at: datetime) -> Snapshot | N
     return Snapshot(portfolio_id, at, month, terms, recorded, benefits, money, position)
 
 
-def _decimals(text: str | None) -> dict[str, Decimal]:
-    return {} if not text else {m: Decimal(v) for m, v in months_from_text(text).items()}
+class _Series:
+    """Forecasts in money from `from_month` on, by stored forecast text, shared by reads.
+
+    A version's forecast text never changes once stored, and the analytics only read these
+    series, so each is parsed and valued once per process, not on every read (bounded).
+    """
+
+    def __init__(self, size: int = 20_000) -> None:
+        self.size = size
+        self._series: dict[tuple[Any, ...], dict[str, Decimal]] = {}
+        self._lock = threading.Lock()
+
+    def get(
+        self, key: tuple[Any, ...], make: Callable[[], dict[str, Decimal]]
+    ) -> dict[str, Decimal]:
+        found = self._series.get(key)
+        if found is None:
+            found = make()
+            with self._lock:
+                if len(self._series) >= self.size:  # forget the oldest tenth
+                    for old in list(itertools.islice(self._series, max(1, self.size // 10))):
+                        self._series.pop(old, None)
+                self._series[key] = found
+        return found
+
+
+_SERIES = _Series()
+
+
+def _decimals(text: str | None, month: str | None = None) -> dict[str, Decimal]:
+    """A stored forecast's amounts from `month` on (`YYYY-MM` text sorts as months do)."""
+    if not text:
+        return {}
+    return {m: Decimal(v) for m, v in months_from_text(text).items() if month is None or m >= month}
+
+
+def _costs(text: str | None, month: str | None) -> dict[str, Decimal]:
+    return _SERIES.get(("cost", text, month), lambda: _decimals(text, month))
+
+
+def _magnitudes(
+    benefit: BenefitFacts, text: str | None, month: str | None, currency: str
+) -> dict[str, Decimal]:
+    """A benefit's forecast in money from `month` on, as magnitudes (the analytics apply a
+    dis-benefit's sign themselves)."""
+    key = (
+        "benefit",
+        text,
+        month,
+        currency,
+        benefit.category,
+        benefit.unit,
+        benefit.kind,
+        benefit.direction,
+        benefit.value_per_unit,
+        benefit.baseline,
+    )
+    return _SERIES.get(
+        key,
+        lambda: monetary_series(
+            replace(benefit, disbenefit=False), _decimals(text, month), currency
+        ),
+    )
 
 
 def goals_of(portfolio: dict[str, Any]) -> tuple[GoalInput, ...]:
@@ -107,7 +171,9 @@ def goals_of(portfolio: dict[str, Any]) -> tuple[GoalInput, ...]:
     )
 
 
-def _candidate(ident: str, row: InitiativeRow, forecast: str | None) -> CandidateInput:
+def _candidate(
+    ident: str, row: InitiativeRow, forecast: str | None, from_month: str | None
+) -> CandidateInput:
     return CandidateInput(
         initiative_id=UUID(ident),
         name=row.name,
@@ -120,13 +186,8 @@ def _candidate(ident: str, row: InitiativeRow, forecast: str | None) -> Candidat
         depends_on=tuple(UUID(d) for d in row.depends_on),
         leader=row.leader,
         people_demand={role: Decimal(fte) for role, fte in row.people_demand},
-        cost_forecast=_decimals(forecast),
+        cost_forecast=_costs(forecast, from_month),
     )
-
-
-def _from(series: dict[str, Decimal], month: str | None) -> dict[str, Decimal]:
-    # `YYYY-MM` text sorts as the months do.
-    return series if month is None else {m: v for m, v in series.items() if m >= month}
 
 
 def portfolio_input(snap: Snapshot, from_month: str | None = None) -> PortfolioInput:
@@ -136,13 +197,11 @@ def portfolio_input(snap: Snapshot, from_month: str | None = None) -> PortfolioI
     months before it, so they need not be carried.
     """
     claimed: dict[UUID, list[BenefitInput]] = {}
+    forecasts = snap.recorded.forecasts
     for benefit in snap.benefits:
-        # Magnitudes: the analytics apply a dis-benefit's sign themselves.
-        forecast = _from(dict(benefit.forecast), from_month)
-        magnitude = monetary_series(
-            replace(benefit, disbenefit=False), forecast, snap.terms.currency
-        )
-        title = snap.recorded.benefits[str(benefit.benefit_id)].title
+        ident = str(benefit.benefit_id)
+        magnitude = _magnitudes(benefit, forecasts.get(ident), from_month, snap.terms.currency)
+        title = snap.recorded.benefits[ident].title
         for initiative_id, share in effective_shares(benefit).items():
             claimed.setdefault(initiative_id, []).append(
                 BenefitInput(
@@ -151,10 +210,7 @@ def portfolio_input(snap: Snapshot, from_month: str | None = None) -> PortfolioI
             )
     initiatives = []
     for ident, row in snap.recorded.initiatives.items():
-        candidate = _candidate(ident, row, snap.recorded.forecasts.get(ident))
-        candidate = replace(
-            candidate, cost_forecast=_from(dict(candidate.cost_forecast), from_month)
-        )
+        candidate = _candidate(ident, row, snap.recorded.forecasts.get(ident), from_month)
         mine = tuple(claimed.get(candidate.initiative_id, ()))
         initiatives.append(replace(candidate, benefits=mine))
     portfolio = snap.recorded.portfolio
