@@ -20,7 +20,7 @@ from domain.analytics.optimise import OptimiseRequest, optimise
 from domain.analytics.scenarios import DownturnRequest, downturn
 from domain.errors import NotFoundError
 from domain.months import ensure_utc
-from projections.analytics import portfolio_input
+from projections.analytics import Snapshot, portfolio_input
 from projections.codec import dumps, loads
 from projections.scenarios import scenario_body, scenario_by_id, scenarios
 from projections.view import instant_text
@@ -52,7 +52,7 @@ blp = Blueprint(
 )
 
 
-def _track_record(portfolio: PortfolioInput, snap: Any) -> PortfolioInput:
+def _track_record(portfolio: PortfolioInput, snap: Snapshot) -> PortfolioInput:
     """The portfolio with the organisation's own reference class applied to every proposal."""
     reference = reference_class(snap)
     return replace(
