@@ -142,9 +142,28 @@ class _Model:
             limit = float(problem.limits[key])
             scale = limit if limit > 0 else 1.0  # rows relative to their limit
             self._row(cols, [c / scale for c in coefs], -INF, limit / scale)
+        self._surrogates(rows)
         for index, alternatives in problem.needs:
             cols = [index, *alternatives]
             self._row(cols, [1.0] + [-1.0] * len(alternatives), -INF, 0.0)
+
+    def _surrogates(self, rows: Mapping[RowKey, tuple[list[int], list[float]]]) -> None:
+        """Per family of monthly rows, their sum: implied by them, it lets the solver cut deeper."""
+        families: dict[tuple[str, str | None], list[RowKey]] = {}
+        for key in rows:
+            if key[1] is not None:
+                families.setdefault((key[0], key[2]), []).append(key)
+        for keys in families.values():
+            if len(keys) < 2:
+                continue
+            total: dict[int, float] = {}
+            for key in keys:
+                for col, coef in zip(*rows[key], strict=True):
+                    total[col] = total.get(col, 0.0) + coef
+            limit = sum(float(self.problem.limits[k]) for k in keys)
+            if limit > 0 and total:
+                cols = sorted(total)
+                self._row(cols, [total[c] / limit for c in cols], -INF, 1.0)
 
     def _row(self, cols: list[int], coefs: list[float], low: float, high: float) -> int:
         self.highs.addRows(1, [low], [high], len(cols), [0], cols, coefs)
