@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from decimal import Decimal
 from uuid import UUID
 
@@ -218,3 +219,33 @@ def test_the_worked_example_in_the_valuation_docs() -> None:
     )
     assert {s.initiative_id.int: s.start_delay for s in timed.selected} == {1: 0, 2: 3, 3: 0}
     assert round(timed.value, 2) == D("104.40")
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.tuples(st.integers(0, 3), st.integers(0, 6)), min_size=1, max_size=8),
+    st.integers(0, 12),
+)
+def test_ties_are_broken_as_the_contract_orders_them(
+    pairs: list[tuple[int, int]], budget: int
+) -> None:
+    # Small whole numbers in one undiscounted month: equal values and costs abound.
+    items = [item(n + 1, cost, gain) for n, (cost, gain) in enumerate(pairs)]
+    found = run(items, budget_total=D(budget), frontier_points=0)
+    again = run(items, budget_total=D(budget), frontier_points=0)
+    assert found == again
+
+    def key(subset: tuple[int, ...]) -> tuple[object, ...]:
+        value = sum(pairs[i][1] - pairs[i][0] for i in subset)
+        cost = sum(pairs[i][0] for i in subset)
+        idle = sum(1 for i in subset if pairs[i] == (0, 0))
+        return (-value, cost, idle, tuple(0 if i in subset else 1 for i in range(len(pairs))))
+
+    subsets = [
+        s
+        for r in range(len(pairs) + 1)
+        for s in itertools.combinations(range(len(pairs)), r)
+        if sum(pairs[i][0] for i in s) <= budget
+    ]
+    best = min(subsets, key=key)
+    assert [s.initiative_id.int - 1 for s in found.selected] == list(best)
