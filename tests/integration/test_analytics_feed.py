@@ -28,7 +28,10 @@ from projections.analytics import (
     snapshot,
 )
 from projections.catalog import build_projectors
+from projections.codec import dumps, loads
 from projections.db import ViewDatabase
+from projections.runner import Projector
+from projections.states import StatesView
 from projections.value import portfolio_value
 
 BOARD = Meta(actor="board", request_id="req-board")
@@ -247,3 +250,32 @@ def test_lessons_plans_and_capacity_come_from_the_recorded_rows(world: World) ->
     assert (first.month, first.committed, first.proposed) == (NOW, Decimal(300), Decimal(300))
     assert first.headroom == Decimal(400)
     assert found.people[0].over_allocated
+
+
+def test_a_view_built_before_rows_carried_what_the_analytics_read_is_rebuilt(
+    world: World,
+) -> None:
+    world.app.record_lesson(world.portal, text="Demo weekly", category="delivery", meta=BOARD)
+    at = world.project()
+    with world.db.transaction() as cursor:  # how the rows looked before the analytics
+        cursor.execute(
+            "SELECT aggregate_id, version, facts FROM vt_state WHERE kind = 'initiative'"
+        )
+        for aggregate_id, version, facts in cursor.fetchall():
+            old = {k: v for k, v in loads(facts).items() if k not in ("people_demand", "leader")}
+            cursor.execute(
+                "UPDATE vt_state SET facts = ? WHERE aggregate_id = ? AND version = ?",
+                (dumps(old), aggregate_id, version),
+            )
+        cursor.execute("DELETE FROM vt_lesson")
+
+    projector = Projector(world.app, world.db, StatesView(world.app))
+    projector.setup()
+
+    assert projector.position() == 0
+    projector.catch_up()
+    snap = snapshot(world.db, world.portfolio, at)
+    assert snap is not None
+    portal = portfolio_input(snap).by_id()[world.portal]
+    assert (portal.leader, portal.people_demand) == ("Ada", {"developer": Decimal(2)})
+    assert [x.text for x in recorded_lessons(world.db, snap)] == ["Demo weekly"]
