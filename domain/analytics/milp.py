@@ -8,7 +8,8 @@ implementation returns the same choice:
 2. then the least total remaining cost;
 3. then (optimise) the fewest options that add neither value nor cost;
 4. then, item by item in id order, taking the item rather than leaving it out;
-5. then the least total `rank` (the earliest start, or continue before defer).
+5. then, item by item in id order, its lowest `rank` (the earliest start, or continue before
+   defer).
 Solver answers are rounded to 0/1 and rechecked in Decimal; a choice that breaks a limit by
 floating-point slack is cut off and the step solved again.
 """
@@ -256,10 +257,7 @@ def solve(
     if depth == "cost":
         return chosen
     chosen = _prefer_items(model, chosen)
-    ranks = [Decimal(o.rank) for o in options]
-    if any(ranks[o] for o in chosen):
-        chosen = _descend(model, chosen, ranks, Decimal(1))
-    return chosen
+    return _prefer_ranks(model, chosen)
 
 
 def _unique(model: _Model, chosen: tuple[int, ...]) -> bool:
@@ -312,6 +310,40 @@ def _prefer_items(model: _Model, chosen: tuple[int, ...]) -> tuple[int, ...]:
                 taken = {problem.options[o].item for o in chosen}
         fixed = 1.0 if item in taken else 0.0
         model.highs.changeRowBounds(row, fixed, fixed)
+    return chosen
+
+
+def _prefer_ranks(model: _Model, chosen: tuple[int, ...]) -> tuple[int, ...]:
+    """Among equally good choices of the same items, each item in id order at its lowest rank."""
+    problem = model.problem
+    options = problem.options
+    items = {options[o].item for o in chosen}
+    for item, cols in enumerate(model.by_item):
+        picked = [o for o in chosen if options[o].item == item]
+        if not picked:
+            for col in cols:
+                model.highs.changeColBounds(col, 0.0, 0.0)
+            continue
+        lower = sorted(
+            (c for c in cols if options[c].rank < options[picked[0]].rank),
+            key=lambda c: options[c].rank,
+        )
+        for col in lower:
+            for other in cols:
+                fixed = 1.0 if other == col else 0.0
+                model.highs.changeColBounds(other, fixed, fixed)
+            trial = model.run()
+            if (
+                trial is not None
+                and _as_good(problem, trial, chosen)
+                and {options[o].item for o in trial} == items
+            ):
+                chosen = trial
+                break
+        keep = next(o for o in chosen if options[o].item == item)
+        for other in cols:
+            fixed = 1.0 if other == keep else 0.0
+            model.highs.changeColBounds(other, fixed, fixed)
     return chosen
 
 

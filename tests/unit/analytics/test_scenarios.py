@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from decimal import Decimal
 from uuid import UUID
 
@@ -197,3 +198,50 @@ def test_the_worked_example_in_the_valuation_docs() -> None:
     assert (found.budget_before, found.budget_after, found.cost_saved) == (D(120), D(60), D(60))
     assert round(found.benefits_forgone_pv, 2) == D("33.21")
     assert found.value_kept_pct is not None and round(found.value_kept_pct, 1) == D("93.9")
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["active", "proposed"]), st.integers(0, 3), st.integers(0, 6)),
+        min_size=1,
+        max_size=6,
+    ),
+    st.integers(0, 10),
+)
+def test_ties_between_actions_are_broken_as_the_contract_orders_them(
+    rows: list[tuple[str, int, int]], budget: int
+) -> None:
+    items = [
+        item(n + 1, status, cost, gain, end_month=FROM, cost_forecast={FROM: D(cost)})
+        for n, (status, cost, gain) in enumerate(rows)
+    ]
+    items = [
+        replace(c, benefits=(replace(c.benefits[0], forecast={FROM: D(g)}),))
+        for c, (_, _, g) in zip(items, rows, strict=True)
+    ]
+    request = DownturnRequest(FROM, None, D(budget), window_months=1, defer_months=1)
+    found = downturn(portfolio(items), request)
+    figures = [Remaining.of(c, portfolio(items), FROM) for c in items]
+
+    def outcome(plan: tuple[str, ...]) -> tuple[object, ...] | None:
+        spend = sum(D(rows[i][1]) for i, a in enumerate(plan) if a == "continue")
+        if spend > budget:
+            return None
+        value = sum(
+            (
+                figures[i].value(0 if a == "continue" else 1)
+                for i, a in enumerate(plan)
+                if a != "stop"
+            ),
+            D(0),
+        )
+        cost = sum(D(rows[i][1]) for i, a in enumerate(plan) if a != "stop")
+        taken = tuple(1 if a == "stop" else 0 for a in plan)
+        return (-value, cost, taken, sum(1 for a in plan if a == "defer"))
+
+    plans = itertools.product(["continue", "defer", "stop"], repeat=len(rows))
+    best = min((k, p) for p in plans if (k := outcome(p)) is not None)[1]
+    names = {"suspend": "defer", "delay": "defer"}
+    got = tuple(names.get(line.action, line.action) for line in found.initiatives)
+    assert got == best, (rows, budget)
