@@ -7,6 +7,8 @@ API: `optimise(portfolio, OptimiseRequest(...)) -> Optimum` (plain dataclasses, 
   `start_delays`, `frontier_points`, `budget`, `people`, `objective`); `InfeasibleError` (a
   ValidationError) naming the constraint (`budget`, `people`, `depends_on`) when the mandatory and
   forced-in initiatives cannot all be selected.
+- A frontier point's `selected` counts one optimal set at that budget (ties there are not
+  broken: only the value is the point's answer).
 - `Optimum.solver_seconds` is the time spent inside HiGHS (for benchmarks; not part of the shape).
 - `request.time_limit` caps the solver time of one call (default 60 s); past it, `ValidationError`
   on `start_delays` (when several are allowed), else `frontier_points`, else `budget`: the exact
