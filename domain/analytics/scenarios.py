@@ -164,11 +164,19 @@ def downturn(portfolio: PortfolioInput, request: DownturnRequest) -> Downturn:
         field = "cut_pct" if request.cut_pct is not None else "new_budget"
         raise InfeasibleError(field, f"the mandatory initiatives ({names}) need more than that")
     picked = {options[o].item: o for o in chosen}
+    index = {c.initiative_id: i for i, c in enumerate(candidates)}
     lines = []
     for item, (candidate, figure) in enumerate(zip(candidates, figures, strict=True)):
         o = picked.get(item)
         act = _Action(STOP, 0, ZERO) if o is None else acts[o]
-        lines.append(_line(candidate, figure, act, window, keep, blocked.get(item), request))
+        # A dependent that stops with a dependency that stops stops because of it.
+        stopped = [
+            candidates[index[d]].name
+            for d in candidate.depends_on
+            if d in index and index[d] not in picked
+        ]
+        cause = blocked.get(item) or (f"{stopped[0]}, which stops" if stopped else None)
+        lines.append(_line(candidate, figure, act, window, keep, cause, request))
     all_value = sum((f.value() for f in figures), ZERO)
     kept = sum((line.value for line in lines), ZERO)
     return Downturn(

@@ -150,6 +150,10 @@ def test_a_dependent_does_no_more_than_its_dependency() -> None:
     found = downturn(portfolio(items), DownturnRequest(FROM, D(60), window_months=3))
     actions = [line.action for line in found.initiatives]
     assert actions == ["suspend", "suspend"]
+    # Without room to defer either, the dependent stops because its dependency does.
+    found = downturn(portfolio(items), DownturnRequest(FROM, D(100), None, 24, 12))
+    assert [line.action for line in found.initiatives] == ["stop", "stop"]
+    assert "I1, which stops" in found.initiatives[1].reason
 
 
 @pytest.mark.parametrize(
