@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, date, datetime
 
@@ -44,8 +45,10 @@ def month_of(day: date) -> str:
     return f"{day.year:04d}-{day.month:02d}"
 
 
+@functools.lru_cache(maxsize=65_536)
 def months_between(start: str, end: str) -> int:
-    """Whole months from `start` to `end` (negative when end is earlier)."""
+    """Whole months from `start` to `end` (negative when end is earlier); cached, as the
+    analytics ask it of the same few months for every forecast month of every initiative."""
     y1, m1 = parse_month(start)
     y2, m2 = parse_month(end)
     return (y2 - y1) * 12 + (m2 - m1)

@@ -9,7 +9,7 @@ from uuid import UUID, uuid4
 from eventsourcing.domain import Aggregate, event
 
 from domain.clock import SharedClock
-from domain.errors import NotFoundError, RuleViolationError, ValidationError
+from domain.errors import NotFoundError, ValidationError
 from domain.months import check_month
 from domain.values import Meta, currency, decimal, fte_map, periods, positive, text
 
@@ -233,4 +233,6 @@ class Portfolio(Aggregate):
     def check_scenario(self, scenario_id: UUID) -> None:
         """Raise unless the scenario was evaluated in this portfolio."""
         if scenario_id not in self.scenarios:
-            raise RuleViolationError(f"scenario {scenario_id} was not evaluated in this portfolio")
+            raise ValidationError(
+                f"scenario {scenario_id} was not evaluated in this portfolio", "scenario_id"
+            )

@@ -38,6 +38,8 @@ SERIES_TOPICS = frozenset(
     }
 )
 SPEND = "valuetrail.initiative.SpendRecorded.v1"
+LESSON = "valuetrail.initiative.LessonRecorded.v1"
+SCENARIO = "valuetrail.portfolio.ScenarioEvaluated.v1"
 #: Events that change a benefit's actuals.
 MEASURED = frozenset(
     {
@@ -63,13 +65,22 @@ def portfolio_facts(p: Portfolio) -> dict[str, Any]:
 
 
 def initiative_facts(i: Initiative) -> dict[str, Any]:
-    """What the value view needs of an initiative (its cost forecast is kept in vt_forecast)."""
+    """What the value view and the analytics need of an initiative (its cost forecast is kept
+    in vt_forecast, its lessons in vt_lesson)."""
     return {
         "kind": i.kind,
         "name": i.name,
         "confidence": i.confidence,
         "status": i.status,
         "stopped_month": i.stopped_month,
+        "sponsor": i.sponsor,
+        "leader": i.leader,
+        "start_month": i.start_month,
+        "end_month": i.end_month,
+        "mandatory": i.mandatory,
+        "depends_on": i.depends_on,
+        "people_demand": i.people_demand,
+        "contingency": i.contingency,
     }
 
 
@@ -78,6 +89,7 @@ def benefit_facts(b: Benefit) -> dict[str, Any]:
     actuals in vt_measured)."""
     return {
         "initiative_id": b.initiative_id,
+        "title": b.title,
         "category": b.category,
         "disbenefit": b.disbenefit,
         "goal_id": b.goal_id,
@@ -93,7 +105,7 @@ class StatesView(View):
 
     name = "portfolio_value"
     topics = event_topics(Portfolio, Initiative, Benefit)
-    tables = ("vt_state", "vt_spend", "vt_measured", "vt_forecast")
+    tables = ("vt_state", "vt_spend", "vt_measured", "vt_forecast", "vt_lesson", "vt_scenario")
     ddl = (
         "CREATE TABLE IF NOT EXISTS vt_state ("
         " aggregate_id TEXT NOT NULL, version BIGINT NOT NULL, kind TEXT NOT NULL,"
@@ -121,6 +133,17 @@ class StatesView(View):
         "CREATE TABLE IF NOT EXISTS vt_forecast ("
         " aggregate_id TEXT NOT NULL, version BIGINT NOT NULL, months TEXT NOT NULL,"
         " PRIMARY KEY (aggregate_id, version))",
+        # Lessons learned, in log order (the portfolio's lessons are paged on `position`).
+        "CREATE TABLE IF NOT EXISTS vt_lesson ("
+        " lesson_id TEXT PRIMARY KEY, initiative_id TEXT NOT NULL, portfolio_id TEXT NOT NULL,"
+        " category TEXT NOT NULL, text TEXT NOT NULL, recorded_at TEXT NOT NULL,"
+        " position BIGINT NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS vt_lesson_portfolio ON vt_lesson (portfolio_id, position)",
+        # Evaluated scenarios exactly as stored (`record`: kind, parameters and result).
+        "CREATE TABLE IF NOT EXISTS vt_scenario ("
+        " scenario_id TEXT PRIMARY KEY, portfolio_id TEXT NOT NULL, recorded_at TEXT NOT NULL,"
+        " position BIGINT NOT NULL, record TEXT NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS vt_scenario_portfolio ON vt_scenario (portfolio_id, position)",
     )
 
     def __init__(self, app: ValuetrailApplication) -> None:
@@ -132,11 +155,14 @@ class StatesView(View):
     def create(self, cursor: Cursor) -> None:
         super().create(cursor)
         # Rows written before forecasts were valued in the view and kept in vt_forecast (and
-        # actuals summed in vt_measured) cannot answer a value read: start again from the log.
+        # actuals summed in vt_measured), or before they carried what the analytics read (and
+        # lessons had a table), cannot answer a read: start again from the log.
         stale = False
         for kind, valued, moved in (
             ("benefit", "forecast_money", "forecast"),
             ("initiative", "cost_money", "cost_forecast"),
+            ("benefit", "title", "forecast"),
+            ("initiative", "people_demand", "cost_forecast"),
         ):
             cursor.execute("SELECT facts FROM vt_state WHERE kind = ? LIMIT 1", (kind,))
             row = cursor.fetchone()
@@ -174,6 +200,8 @@ class StatesView(View):
         supersede: list[tuple[str, str]] = []
         measured_rows: list[tuple[Any, ...]] = []
         forecasts: list[tuple[Any, ...]] = []
+        lessons: list[tuple[Any, ...]] = []
+        scenarios: list[tuple[Any, ...]] = []
         for envelope in batch:
             kind = next((k for p, k in KINDS.items() if envelope.topic.startswith(p)), None)
             if kind is None:
@@ -183,6 +211,10 @@ class StatesView(View):
                 spends.append(self._spend(envelope, aggregate))
             if envelope.topic in MEASURED:
                 measured_rows.append(measured_row(envelope, aggregate))
+            if envelope.topic == LESSON:
+                lessons.append(lesson_row(envelope, aggregate))
+            if envelope.topic == SCENARIO:
+                scenarios.append(scenario_row(envelope))
             if envelope.topic in SERIES_TOPICS:
                 continue
             row = self._version(cursor, envelope, kind, aggregate)
@@ -222,6 +254,18 @@ class StatesView(View):
             "spend_id, initiative_id, portfolio_id, month, amount, source, external_id,"
             " recorded_at, position",
             spends,
+        )
+        insert_rows(
+            cursor,
+            "vt_lesson",
+            "lesson_id, initiative_id, portfolio_id, category, text, recorded_at, position",
+            lessons,
+        )
+        insert_rows(
+            cursor,
+            "vt_scenario",
+            "scenario_id, portfolio_id, recorded_at, position, record",
+            scenarios,
         )
 
     def _spend(self, envelope: Envelope, initiative: Initiative) -> tuple[Any, ...]:
@@ -323,4 +367,31 @@ def measured_row(envelope: Envelope, benefit: Benefit) -> tuple[Any, ...]:
         seen.months,
         None if seen.last is None else str(seen.last),
         last_month,
+    )
+
+
+def lesson_row(envelope: Envelope, initiative: Initiative) -> tuple[Any, ...]:
+    """The vt_lesson row of a lesson learned."""
+    event = envelope.event
+    return (
+        str(event.lesson_id),
+        str(initiative.id),
+        str(initiative.portfolio_id),
+        event.category,
+        event.text,
+        envelope.recorded_at,
+        envelope.position,
+    )
+
+
+def scenario_row(envelope: Envelope) -> tuple[Any, ...]:
+    """The vt_scenario row of an evaluated scenario: what was stored, as it was stored."""
+    event = envelope.event
+    record = {"kind": event.kind, "parameters": event.parameters, "result": event.result}
+    return (
+        str(event.scenario_id),
+        str(event.originator_id),
+        envelope.recorded_at,
+        envelope.position,
+        dumps(record),
     )

@@ -61,6 +61,7 @@ class BenefitRow(NamedTuple):
     terms: tuple[str, ...]  # the terms its forecast was valued under (`terms_key`)
     pv: str
     planned: str  # running totals (`Running.text`)
+    title: str
 
     @classmethod
     def of(cls, facts: dict[str, Any]) -> BenefitRow:
@@ -81,6 +82,7 @@ class BenefitRow(NamedTuple):
             tuple(money_["terms"]),
             money_["pv"],
             money_["planned"],
+            facts.get("title", ""),
         )
 
     def claimants(self) -> set[str]:
@@ -98,10 +100,20 @@ class InitiativeRow(NamedTuple):
     stopped_month: str | None
     terms: tuple[str, ...]  # the terms its cost forecast was valued under (`terms_key`)
     pv_costs: str
+    # What the analytics read besides the value rules.
+    sponsor: str
+    leader: str | None
+    start_month: str
+    end_month: str
+    mandatory: bool
+    depends_on: tuple[str, ...]
+    people_demand: tuple[tuple[str, str], ...]
+    contingency: tuple[str, str] | None
 
     @classmethod
     def of(cls, facts: dict[str, Any]) -> InitiativeRow:
         money_ = facts["cost_money"]
+        plan = facts.get("contingency")
         return cls(
             facts["kind"],
             facts["name"],
@@ -110,6 +122,14 @@ class InitiativeRow(NamedTuple):
             facts.get("stopped_month"),
             tuple(money_["terms"]),
             money_["pv"],
+            facts.get("sponsor", ""),
+            facts.get("leader"),
+            facts.get("start_month", ""),
+            facts.get("end_month", ""),
+            bool(facts.get("mandatory", False)),
+            tuple(str(d) for d in facts.get("depends_on", ())),
+            tuple((role, str(fte)) for role, fte in sorted(facts.get("people_demand", {}).items())),
+            None if plan is None else (plan["plan"], plan["trigger"]),
         )
 
 
@@ -243,7 +263,7 @@ def _corrections(cursor: Cursor, portfolio_id: UUID, at: str) -> dict[str, str]:
     return dict(cursor.fetchall())
 
 
-def _actuals(
+def monthly_actuals(
     cursor: Cursor, portfolio_id: UUID, at: str, kinds: dict[str, str]
 ) -> dict[str, dict[str, Decimal]]:
     """Monthly actuals per benefit, folded as the benefit folds its events.
@@ -323,7 +343,7 @@ def _measured(
             Decimal(total), int(months), None if last is None else Decimal(last)
         )
     if ahead:
-        for benefit_id, actuals in _actuals(cursor, portfolio_id, at, ahead).items():
+        for benefit_id, actuals in monthly_actuals(cursor, portfolio_id, at, ahead).items():
             sums[benefit_id] = measured(actuals, month)
     return sums
 
@@ -467,10 +487,10 @@ class PortfolioValue:
     red_benefits: int
 
 
-def value_of(recorded: Recorded, portfolio_id: UUID, at: datetime) -> PortfolioValue:
-    """Compute the value view of a recorded portfolio, as of `at` (its month bounds 'to date')."""
-    terms = terms_from(recorded.portfolio)
-    month = month_of_instant(at)
+def valued_benefits(
+    recorded: Recorded, terms: PortfolioTerms, month: str
+) -> tuple[list[BenefitFacts], dict[UUID, BenefitMoney]]:
+    """Each recorded benefit's valuation facts and its money figures as at `month`."""
     key = terms_key(terms)
     benefits: list[BenefitFacts] = []
     money_of: dict[UUID, BenefitMoney] = {}
@@ -485,6 +505,15 @@ def value_of(recorded: Recorded, portfolio_id: UUID, at: datetime) -> PortfolioV
             forecast=_forecast(row, key),
             seen=recorded.measured.get(benefit_id, nothing),
         )
+    return benefits, money_of
+
+
+def value_of(recorded: Recorded, portfolio_id: UUID, at: datetime) -> PortfolioValue:
+    """Compute the value view of a recorded portfolio, as of `at` (its month bounds 'to date')."""
+    terms = terms_from(recorded.portfolio)
+    month = month_of_instant(at)
+    key = terms_key(terms)
+    benefits, money_of = valued_benefits(recorded, terms, month)
     by_initiative: dict[UUID, list[BenefitFacts]] = defaultdict(list)
     for benefit in benefits:
         for claimant in effective_shares(benefit):
@@ -557,19 +586,25 @@ def month_of_instant(at: datetime) -> str:
     return f"{at.year:04d}-{at.month:02d}"
 
 
+def read_recorded(
+    db: ViewDatabase, cursor: Cursor, portfolio_id: UUID, at: datetime
+) -> Recorded | None:
+    """Everything recorded about a portfolio by `at` (UTC), actuals summed up to its month."""
+    return _read(
+        cursor,
+        portfolio_id,
+        instant_text(at),
+        month_of_instant(at),
+        lateral=isinstance(db, PostgresViewDatabase),
+        source=db.url,
+    )
+
+
 def portfolio_value(
     db: ViewDatabase, portfolio_id: UUID, as_of: datetime | None = None
 ) -> PortfolioValue | None:
     """The value view of a portfolio as recorded at `as_of` (now when None); None if unknown."""
     at = (as_of or datetime.now(UTC)).astimezone(UTC)
-    lateral = isinstance(db, PostgresViewDatabase)
     with db.read() as cursor:
-        recorded = _read(
-            cursor,
-            portfolio_id,
-            instant_text(at),
-            month_of_instant(at),
-            lateral=lateral,
-            source=db.url,
-        )
+        recorded = read_recorded(db, cursor, portfolio_id, at)
     return None if recorded is None else value_of(recorded, portfolio_id, at)

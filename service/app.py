@@ -15,7 +15,17 @@ from domain.application import ValuetrailApplication
 from domain.values import UNSTORABLE_MESSAGE, UNSTORABLE_TEXT
 from persistence import store_env
 from projections.db import ViewDatabase
-from service import api_keys, audit, benefits, initiatives, measurements, portfolios, value
+from service import (
+    analytics,
+    api_keys,
+    audit,
+    benefits,
+    initiatives,
+    measurements,
+    portfolios,
+    scenarios,
+    value,
+)
 from service.api import Api
 from service.auth import enforce_roles
 from service.config import Settings, ensure_sqlite_dir
@@ -31,6 +41,8 @@ log = logging.getLogger("valuetrail.app")
 BLUEPRINTS = [
     portfolios.blp,
     value.blp,
+    analytics.blp,
+    scenarios.blp,
     initiatives.blp,
     benefits.blp,
     measurements.blp,

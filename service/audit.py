@@ -18,8 +18,9 @@ from domain.values import DECISIONS
 from projections.audit_chain import VIEW_NAME as AUDIT_CHAIN
 from projections.audit_chain import export_lines, public_key_pem, verify_store
 from projections.decisions import DecisionsView
+from projections.states import StatesView
 from projections.trail import TrailFilter, chain_hashes, decision_by_id, decisions
-from service.audit_context import decision_context
+from service.audit_context import cited_scenario, decision_context
 from service.auth import AUDIT, require
 from service.benefits import BenefitResponse, benefit_view
 from service.blueprint import Blueprint
@@ -110,6 +111,10 @@ class DecisionContextResponse(ma.Schema):
     figures = ma.fields.Nested(DecisionFigures)
     matches_evidence = ma.fields.Boolean(
         metadata={"description": "whether the figures equal the decision's stored evidence"}
+    )
+    scenario = ma.fields.Dict(
+        allow_none=True,
+        metadata={"description": "the stored scenario the decision cites, exactly as stored"},
     )
 
 
@@ -253,7 +258,8 @@ class Context(MethodView):
     @require(AUDIT)
     def get(self, args: dict[str, Any], decision_id: UUID) -> Any:
         """The initiative and its benefits as recorded just before the decision, and its figures."""
-        fresh(TRAIL_VIEWS, args.get("min_position"))
+        # The value view keeps the scenarios a decision may cite.
+        fresh((*TRAIL_VIEWS, StatesView.name), args.get("min_position"))
         record = decision_by_id(views(), decision_id)
         if record is None:
             raise NotFoundError("decision", decision_id)
@@ -268,6 +274,7 @@ class Context(MethodView):
                 "benefits": [benefit_view(b) for b in context.benefits],
                 "figures": figures,
                 "matches_evidence": figures == stored,
+                "scenario": cited_scenario(views(), record),
             }
         )
 

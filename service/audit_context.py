@@ -13,6 +13,8 @@ from domain.facts import benefit_facts, initiative_facts, terms_of
 from domain.initiative import Initiative
 from domain.months import month_of
 from domain.valuation import initiative_value
+from projections.db import ViewDatabase
+from projections.scenarios import scenario_by_id
 
 
 @dataclass(frozen=True)
@@ -62,3 +64,11 @@ def decision_context(app: ValuetrailApplication, decision: dict[str, Any]) -> De
         "as_of_month": month,
     }
     return DecisionContext(before, initiative, benefits, figures)
+
+
+def cited_scenario(db: ViewDatabase, decision: dict[str, Any]) -> dict[str, Any] | None:
+    """The stored scenario a decision cites, exactly as stored (None when it cites none)."""
+    scenario_id = decision.get("scenario_id")
+    if scenario_id is None:
+        return None
+    return scenario_by_id(db, UUID(str(scenario_id)))

@@ -18,6 +18,8 @@ ANY = frozenset({"admin", "manager", "ingest", "auditor"})
 MANAGE = frozenset({"admin", "manager"})
 INGEST = frozenset({"admin", "manager", "ingest"})
 AUDIT = frozenset({"admin", "auditor"})
+#: Portfolio analytics: everyone but ingest keys, which only feed measurements and spend.
+ANALYSE = frozenset({"admin", "manager", "auditor"})
 ADMIN = frozenset({"admin"})
 
 

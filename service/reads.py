@@ -154,14 +154,21 @@ def after_cursor(args: dict[str, Any]) -> int:
         ) from None
 
 
-def keyset_page(items: Sequence[Any], next_after: int | None, key: str = "items") -> flask.Response:
-    """A page of items with `next_cursor` (and a Link header) when more follow."""
+def keyset_page(
+    items: Sequence[Any],
+    next_after: int | None,
+    key: str = "items",
+    extra: dict[str, Any] | None = None,
+) -> flask.Response:
+    """A page of items with `next_cursor` (and a Link header) when more follow; `extra` members
+    go after them."""
     next_cursor = None
     headers: dict[str, str] = {}
     if next_after is not None:
         next_cursor = base64.urlsafe_b64encode(f"{_CURSOR_PREFIX}{next_after}".encode()).decode()
         headers["Link"] = f'<{next_url(cursor=next_cursor)}>; rel="next"'
-    return json_response({key: list(items), "next_cursor": next_cursor}, headers=headers)
+    body = {key: list(items), "next_cursor": next_cursor, **(extra or {})}
+    return json_response(body, headers=headers)
 
 
 def next_url(**replace: str) -> str:

@@ -177,6 +177,7 @@ class PortfolioUseCases(ApplicationCore):
         parameters: dict[str, Any],
         result: dict[str, Any],
         meta: Meta,
+        once: IdempotentRequest | None = None,
     ) -> Written[UUID]:
         """Store an evaluated downturn scenario."""
         return self._change_portfolio(
@@ -184,4 +185,5 @@ class PortfolioUseCases(ApplicationCore):
             lambda p: p.record_scenario(kind=kind, parameters=parameters, result=result, meta=meta),
             meta=meta,
             expected_version=None,
+            once=once,
         )

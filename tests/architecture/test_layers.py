@@ -8,12 +8,15 @@ Application and persistence API, and none of its modules imports the package its
 The persistence adapters (persistence/) depend on the domain and eventsourcing's persistence
 modules; the domain never imports them, and the service and projections name them only through
 the package's configuration (`persistence.store_env`), never a store's module.
+The analytics (domain/analytics/) use the standard library, the rest of the domain and the HiGHS
+solver (`highspy`) only; no other domain module uses HiGHS.
 """
 
 from __future__ import annotations
 
 import ast
 import re
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,6 +78,9 @@ SQL_TEXT = re.compile(
     r"CREATE\s+(?:TABLE|INDEX)|LOCK\s+TABLE|NOTIFY\s|LISTEN\s|PRAGMA\s|pg_\w+\()",
     re.DOTALL,
 )
+ANALYTICS_PACKAGE = "domain/analytics/"
+SOLVER = "highspy"
+ANALYTICS_ALLOWED = frozenset({*sys.stdlib_module_names, "domain", SOLVER})
 
 
 @dataclass(frozen=True)
@@ -154,9 +160,16 @@ def domain_violations(source: str, relpath: str) -> list[Violation]:
     """Imports in a domain module that break the domain's purity rules."""
     in_application = relpath.startswith(APPLICATION_PACKAGE)
     allowed = APPLICATION_EVENTSOURCING if in_application else DOMAIN_EVENTSOURCING
+    in_analytics = relpath.startswith(ANALYTICS_PACKAGE)
     found: list[Violation] = []
     for imp in imports_in(source, relpath):
-        if imp.top in DOMAIN_FORBIDDEN:
+        if in_analytics and imp.top not in ANALYTICS_ALLOWED:
+            module = imp.module or imp.top
+            reason = f"{ANALYTICS_PACKAGE} may use only the standard library, domain and {SOLVER}"
+            found.append(Violation(relpath, imp.line, module, reason))
+        elif imp.top == SOLVER and not in_analytics:
+            found.append(Violation(relpath, imp.line, imp.module, f"only {ANALYTICS_PACKAGE}"))
+        elif imp.top in DOMAIN_FORBIDDEN:
             module = imp.module or imp.top
             found.append(Violation(relpath, imp.line, module, "forbidden in domain/"))
         elif imp.top == "eventsourcing":
@@ -374,3 +387,19 @@ def test_checker_flags_projections_importing_service() -> None:
     violations = projections_violations(bad, "projections/runner.py")
     assert [(v.line, v.module) for v in violations] == [(2, "service.metrics")]
     assert projections_violations("from domain.application import App\n", "projections/x.py") == []
+
+
+def test_only_the_analytics_may_use_the_solver() -> None:
+    source = "import highspy\nfrom highspy import Highs\n"
+    assert domain_violations(source, "domain/analytics/optimise.py") == []
+    assert [v.line for v in domain_violations(source, "domain/valuation.py")] == [1, 2]
+
+
+def test_analytics_use_only_stdlib_domain_and_solver() -> None:
+    fine = (
+        "from decimal import Decimal\nfrom domain.months import add_months\nfrom . import inputs\n"
+    )
+    assert domain_violations(fine, "domain/analytics/remaining.py") == []
+    bad = "import json\nimport numpy\nfrom eventsourcing.domain import Aggregate\n"
+    violations = domain_violations(bad, "domain/analytics/optimise.py")
+    assert [(v.line, v.module) for v in violations] == [(2, "numpy"), (3, "eventsourcing.domain")]

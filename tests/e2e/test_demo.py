@@ -247,6 +247,39 @@ def test_the_curl_commands_in_the_summary_answer_over_http(demo: Demo) -> None:
     assert len(commands) >= 5
 
 
+def test_every_analytic_has_something_to_show(demo: Demo) -> None:
+    flask_app = create_app({"db": demo.url, "admin_key": "demo-admin", "create_tables": False})
+    client = flask_app.test_client()
+    base = f"/api/v1/portfolios/{demo.summary.portfolio_id}"
+    headers = {"Authorization": "Bearer demo-admin"}
+
+    def read(path: str, method: str = "GET", **body: Any) -> Any:
+        response = client.open(base + path, method=method, headers=headers, json=body or None)
+        assert response.status_code in (200, 201), (path, response.get_data(as_text=True))
+        return response.get_json()
+
+    try:
+        coverage = read("/goals/coverage")
+        priorities = read("/priorities")["items"]
+        optimum = read("/optimise", "POST", start_delays=[0, 6], frontier_points=3)
+        capacity = read("/capacity?leader_limit=1")
+        accuracy = read("/forecast-accuracy")
+        lessons = read("/lessons")
+        scenario = read("/scenarios", "POST", name="Downturn", cut_pct=20, reason="what if")
+    finally:
+        flask_app.extensions["valuetrail"].close()
+    assert sum(Decimal(g["pv_benefits"]) for g in coverage["goals"]) > 0
+    assert priorities[0]["mandatory"] and len({p["vfm_band"] for p in priorities}) >= 3
+    assert optimum["selected"] and optimum["excluded"] is not None and optimum["frontier"]
+    assert any(Decimal(b["proposed"]) > 0 for b in capacity["budget"])
+    assert any(leader["stretched"] for leader in capacity["leaders"])
+    assert capacity["without_leader"] and capacity["people"]
+    assert len(accuracy["initiatives"]) >= 5 and accuracy["by_kind"]
+    assert accuracy["proposals"][0]["reference_ratio"] is not None
+    assert len(lessons["items"]) >= 3 and lessons["plans"] and lessons["without_plan"]
+    assert {line["action"] for line in scenario["initiatives"]} - {"continue"}
+
+
 def test_the_demo_command_loads_once_and_prints_how_to_look(
     demo: Demo,
     tmp_path: Path,

@@ -3,9 +3,10 @@
 The expected policy is written out here, route by route, from DESIGN §5.2: managers write
 portfolios, goals, capacity, initiatives, benefits, forecasts, decisions, lessons and plans B;
 ingest keys (and managers) write measurements, corrections, spend and batches; only admins manage
-API keys; every key reads, except under `/audit`, which only auditors read. Admins may do
-everything. A route the table does not name fails `test_the_policy_table_names_every_route`, so a
-new route cannot ship without a decided policy.
+API keys; every key reads, except under `/audit`, which only auditors read, and the portfolio
+analytics, which ingest keys may not read. Admins may do everything. A route the table does not
+name fails `test_the_policy_table_names_every_route`, so a new route cannot ship without a
+decided policy.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ MANAGERS = frozenset({"admin", "manager"})
 INGESTERS = frozenset({"admin", "manager", "ingest"})
 ADMINS = frozenset({"admin"})
 AUDITORS = frozenset({"admin", "auditor"})
+ANALYSTS = frozenset({"admin", "manager", "auditor"})
 
 PORTFOLIO = {"name": "Ops", "currency": "EUR", "discount_rate": "0.035", "base_month": "2025-01"}
 IGNORED_METHODS = frozenset({"HEAD", "OPTIONS"})
@@ -77,6 +79,14 @@ def _fresh_benefit_closed(api: Api, world: SmallWorld) -> Call:
 
 def _fresh_key_revoked(api: Api, _world: SmallWorld) -> Call:
     return Call(200, {"reason": "rotated"}, ids={"key_id": api.api_key(name="to-revoke")})
+
+
+SCENARIO = {"name": "Downturn", "cut_pct": "20", "reason": "what if"}
+
+
+def _stored_scenario(api: Api, world: SmallWorld) -> Call:
+    stored = api.create(f"/portfolios/{world.portfolio_id}/scenarios", SCENARIO)
+    return Call(200, ids={"scenario_id": str(stored["scenario_id"])})
 
 
 POLICY: dict[tuple[str, str], Route] = {
@@ -178,6 +188,22 @@ POLICY: dict[tuple[str, str], Route] = {
     ),
     # -- value
     ("GET", "/portfolios/<uuid:portfolio_id>/value"): Route(ANYONE),
+    # -- analytics: every key but ingest reads them
+    ("GET", "/portfolios/<uuid:portfolio_id>/goals/coverage"): Route(ANALYSTS),
+    ("GET", "/portfolios/<uuid:portfolio_id>/priorities"): Route(ANALYSTS),
+    ("GET", "/portfolios/<uuid:portfolio_id>/capacity"): Route(ANALYSTS),
+    ("GET", "/portfolios/<uuid:portfolio_id>/forecast-accuracy"): Route(ANALYSTS),
+    ("GET", "/portfolios/<uuid:portfolio_id>/lessons"): Route(ANALYSTS),
+    ("POST", "/portfolios/<uuid:portfolio_id>/optimise"): Route(
+        ANALYSTS, lambda a, w: Call(200, {"frontier_points": 2})
+    ),
+    ("POST", "/portfolios/<uuid:portfolio_id>/scenarios"): Route(
+        MANAGERS, lambda a, w: Call(201, SCENARIO)
+    ),
+    ("GET", "/portfolios/<uuid:portfolio_id>/scenarios"): Route(ANALYSTS),
+    ("GET", "/portfolios/<uuid:portfolio_id>/scenarios/<uuid:scenario_id>"): Route(
+        ANALYSTS, _stored_scenario
+    ),
     # -- audit
     ("GET", "/audit/decisions"): Route(AUDITORS),
     ("GET", "/audit/decisions/<uuid:decision_id>/context"): Route(AUDITORS),

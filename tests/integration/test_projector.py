@@ -76,7 +76,9 @@ class History:
             steps += [self.add_goal, self.propose, self.propose]
         if self.initiatives:
             steps += [self.decide] * 3 + [self.revise_costs, self.spend, self.assess] * 2
-            steps += [self.identify] * 2
+            steps += [self.identify] * 2 + [self.learn]
+        if self.portfolios:
+            steps.append(self.evaluate)
         if self.benefits:
             steps += [self.measure] * 5 + [self.revise_forecast, self.attribute]
         if self.measurements:
@@ -134,6 +136,25 @@ class History:
         allowed = allowed_decisions(self.app.get_initiative(initiative_id).status)
         if allowed:
             self._record_decision(initiative_id, self.rng.choice(allowed))
+
+    def learn(self) -> None:
+        """A lesson learned on some initiative."""
+        self.app.record_lesson(
+            self.rng.choice(list(self.initiatives)),
+            text=f"Lesson {next(self.numbers)}",
+            category=self.rng.choice(("delivery", "benefits")),
+            meta=BOARD,
+        )
+
+    def evaluate(self) -> None:
+        """A downturn scenario stored as evidence in some portfolio."""
+        self.app.record_scenario(
+            self.rng.choice(self.portfolios),
+            kind="budget_cut",
+            parameters={"name": f"Cut {next(self.numbers)}", "cut_pct": "10"},
+            result={"budget_before": "100.00", "budget_after": "90.00", "initiatives": []},
+            meta=BOARD,
+        )
 
     def stop_one(self) -> None:
         """Stop the first initiative that can still be stopped."""

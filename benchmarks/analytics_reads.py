@@ -1,0 +1,160 @@
+"""Analytics reads benchmark: coverage, priorities, capacity and forecast accuracy, p95.
+
+Writes the valued portfolio of benchmarks/projections.py (500 initiatives, 2,000 benefits, 36
+months of monthly measurements, spend, re-forecasts and decisions) through the use cases into a
+fresh PostgreSQL database, builds the views the analytics read, then, in a process of its own (as
+an API worker serves them), reads each analytic at random instants of the portfolio's history:
+the snapshot of the value view as recorded then, and the pure function on it (what the HTTP
+handler does, less Flask). Target: p95 <= 300 ms each.
+
+    .venv/bin/python benchmarks/analytics_reads.py [--quick] [--calls N] [--write]
+
+`--write` puts the table in docs/PERFORMANCE.md between the `analytics-reads` markers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import random
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from benchmarks._common import (
+    PERFORMANCE_MD,
+    cpu_model,
+    load_average,
+    markdown_table,
+    now_utc,
+    nproc,
+    postgres_database,
+    replace_section,
+    verdict,
+)
+from benchmarks.projections import FULL, QUICK, Generator, History
+from domain.analytics.capacity import capacity
+from domain.analytics.priorities import priorities
+from domain.application import ValuetrailApplication, store_env
+from projections.accuracy_feed import forecast_accuracy
+from projections.analytics import coverage, portfolio_input, snapshot
+from projections.catalog import build_projectors
+from projections.db import ViewDatabase
+
+TARGET = 0.300  # p95 seconds, at most
+Reader = Callable[[ViewDatabase, Any], object]
+
+
+def _coverage(db: ViewDatabase, snap: Any) -> object:
+    return coverage(snap)
+
+
+def _priorities(db: ViewDatabase, snap: Any) -> object:
+    month = snap.month
+    return priorities(portfolio_input(snap, month), from_month=month, currency=snap.terms.currency)
+
+
+def _capacity(db: ViewDatabase, snap: Any) -> object:
+    portfolio = portfolio_input(snap, snap.month)
+    return capacity(
+        portfolio.initiatives,
+        portfolio.budget,
+        portfolio.people,
+        from_month=snap.month,
+        leader_limit=3,
+    )
+
+
+def _accuracy(db: ViewDatabase, snap: Any) -> object:
+    return forecast_accuracy(db, snap)
+
+
+READERS: dict[str, Reader] = {
+    "goals/coverage": _coverage,
+    "priorities": _priorities,
+    "capacity": _capacity,
+    "forecast-accuracy": _accuracy,
+}
+
+
+def reads(url: str, history: History, calls: int, seed: int = 11) -> dict[str, list[float]]:
+    """Seconds per call of each analytic (snapshot included) at `calls` random instants."""
+    assert history.portfolio_id and history.started and history.finished
+    db = ViewDatabase.from_url(url)
+    rng = random.Random(seed)
+    span = history.finished - history.started
+    instants = [history.started + span * rng.random() for _ in range(calls)]
+    timings: dict[str, list[float]] = {name: [] for name in READERS}
+    try:
+        for name, reader in READERS.items():
+            for _ in range(2):  # warm-up: connections and caches, as a running worker has them
+                reader(db, snapshot(db, history.portfolio_id, history.finished))
+            for at in instants:
+                started = time.perf_counter()
+                snap = snapshot(db, history.portfolio_id, at)
+                if snap is None:
+                    raise RuntimeError(f"no portfolio at {at}")
+                reader(db, snap)
+                timings[name].append(time.perf_counter() - started)
+        return timings
+    finally:
+        db.close()
+
+
+def p95(values: list[float]) -> float:
+    """The 95th percentile (linear interpolation)."""
+    return statistics.quantiles(values, n=100, method="inclusive")[94]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write, project, read; print the table (and write it with --write)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="50 initiatives, 200 benefits")
+    parser.add_argument("--calls", type=int, default=30, help="timed calls per analytic")
+    parser.add_argument("--write", action="store_true", help="update docs/PERFORMANCE.md")
+    args = parser.parse_args(argv)
+    sizes = replace(QUICK if args.quick else FULL, events=0)  # the valued portfolio only
+    with postgres_database() as url:
+        writer = ValuetrailApplication(env=store_env(url, create_tables=True))
+        try:
+            print(f"  writing {sizes.initiatives} initiatives, {sizes.benefits} benefits ...")
+            history = Generator(writer, sizes).run()
+            print(f"  written in {history.seconds:.0f} s ({history.head:,} events)", flush=True)
+            db = ViewDatabase.from_url(url)
+            for projector in build_projectors(writer, db).values():
+                projector.catch_up()
+            db.close()
+        finally:
+            writer.close()
+        with multiprocessing.get_context("spawn").Pool(1) as pool:
+            timings = pool.apply(reads, (url, history, args.calls))
+    rows = []
+    for name, seconds in timings.items():
+        worst = p95(seconds)
+        rows.append(
+            [
+                f"`GET …/{name}`",
+                f"{statistics.median(seconds) * 1000:.0f} ms",
+                f"{worst * 1000:.0f} ms",
+                f"<= {TARGET * 1000:.0f} ms",
+                verdict(worst <= TARGET),
+            ]
+        )
+    table = markdown_table(["Analytic", "p50", "p95", "Target (p95)", "Result"], rows)
+    line = (
+        f"Measured {now_utc()} on PostgreSQL, {nproc()} CPUs ({cpu_model()}),"
+        f" load {load_average()};"
+        f" {sizes.initiatives} initiatives, {sizes.benefits} benefits, {history.head:,} events;"
+        f" {args.calls} calls each at random instants of the portfolio's history."
+    )
+    print(table)
+    print(line)
+    if args.write and not args.quick:
+        replace_section(PERFORMANCE_MD, "analytics-reads", f"{line}\n\n{table}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,278 @@
+"""The plain data the portfolio analytics read: the value view's rows as recorded at an instant.
+
+A snapshot is everything recorded about one portfolio by `as_of` (transaction time), with every
+forecast fetched: the analytics value remaining months, so they need them all. The pure
+functions of `domain.analytics` do the rest.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from domain.analytics.coverage import Claim, Coverage, InitiativeName, claims, goal_coverage
+from domain.analytics.inputs import BenefitInput, CandidateInput, GoalInput, PortfolioInput
+from domain.analytics.lessons import Lesson, Plan
+from domain.valuation import (
+    BenefitFacts,
+    BenefitMoney,
+    InitiativeFacts,
+    PortfolioTerms,
+    effective_shares,
+    monetary_series,
+)
+from projections.codec import months_from_text
+from projections.db import Cursor, ViewDatabase
+from projections.series_queries import stored_instant
+from projections.states import StatesView
+from projections.value import (
+    InitiativeRow,
+    Recorded,
+    initiative_facts_from,
+    month_of_instant,
+    read_recorded,
+    terms_from,
+    valued_benefits,
+)
+from projections.view import instant_text, tracked_position
+
+
+@dataclass
+class Snapshot:
+    """A portfolio as recorded at an instant, valued as at that instant's month."""
+
+    portfolio_id: UUID
+    at: datetime
+    month: str
+    terms: PortfolioTerms
+    recorded: Recorded
+    benefits: list[BenefitFacts]
+    money: dict[UUID, BenefitMoney]
+    #: The log position the value view had reached when the snapshot was read.
+    position: int = 0
+
+    def initiative_facts(self) -> dict[UUID, InitiativeFacts]:
+        """Valuation facts of every initiative, by id."""
+        found = {}
+        for ident, row in self.recorded.initiatives.items():
+            facts = initiative_facts_from(
+                ident,
+                row,
+                self.recorded.spend.get(ident, Decimal(0)),
+                self.recorded.forecasts.get(ident, ""),
+            )
+            found[facts.initiative_id] = facts
+        return found
+
+
+def _all_forecasts(cursor: Cursor, recorded: Recorded, portfolio_id: UUID, at: str) -> None:
+    """Fetch the forecast of every visible initiative and benefit version the read lacks."""
+    cursor.execute(
+        "SELECT f.aggregate_id, f.months FROM vt_state s JOIN vt_forecast f"
+        " ON f.aggregate_id = s.aggregate_id AND f.version = s.version"
+        " WHERE s.portfolio_id = ? AND s.kind <> 'portfolio' AND s.recorded_at <= ?"
+        " AND (s.superseded_at IS NULL OR s.superseded_at > ?)",
+        (str(portfolio_id), at, at),
+    )
+    for aggregate_id, months in cursor.fetchall():
+        recorded.forecasts.setdefault(aggregate_id, months)
+
+
+def snapshot(db: ViewDatabase, portfolio_id: UUID, at: datetime) -> Snapshot | None:
+    """Everything recorded about a portfolio by `at`; None when it did not exist then."""
+    with db.read() as cursor:
+        recorded = read_recorded(db, cursor, portfolio_id, at)
+        if recorded is None:
+            return None
+        _all_forecasts(cursor, recorded, portfolio_id, instant_text(at))
+        position = tracked_position(cursor, StatesView.name)
+    terms = terms_from(recorded.portfolio)
+    month = month_of_instant(at)
+    benefits, money = valued_benefits(recorded, terms, month)
+    return Snapshot(portfolio_id, at, month, terms, recorded, benefits, money, position)
+
+
+class _Series:
+    """Forecasts in money from `from_month` on, by stored forecast text, shared by reads.
+
+    A version's forecast text never changes once stored, and the analytics only read these
+    series, so each is parsed and valued once per process, not on every read (bounded).
+    """
+
+    def __init__(self, size: int = 20_000) -> None:
+        self.size = size
+        self._series: dict[tuple[Any, ...], dict[str, Decimal]] = {}
+        self._lock = threading.Lock()
+
+    def get(
+        self, key: tuple[Any, ...], make: Callable[[], dict[str, Decimal]]
+    ) -> dict[str, Decimal]:
+        found = self._series.get(key)
+        if found is None:
+            found = make()
+            with self._lock:
+                if len(self._series) >= self.size:  # forget the oldest tenth
+                    for old in list(itertools.islice(self._series, max(1, self.size // 10))):
+                        self._series.pop(old, None)
+                self._series[key] = found
+        return found
+
+
+_SERIES = _Series()
+
+
+def _decimals(text: str | None, month: str | None = None) -> dict[str, Decimal]:
+    """A stored forecast's amounts from `month` on (`YYYY-MM` text sorts as months do)."""
+    if not text:
+        return {}
+    return {m: Decimal(v) for m, v in months_from_text(text).items() if month is None or m >= month}
+
+
+def _costs(text: str | None, month: str | None) -> dict[str, Decimal]:
+    return _SERIES.get(("cost", text, month), lambda: _decimals(text, month))
+
+
+def _magnitudes(
+    benefit: BenefitFacts, text: str | None, month: str | None, currency: str
+) -> dict[str, Decimal]:
+    """A benefit's forecast in money from `month` on, as magnitudes (the analytics apply a
+    dis-benefit's sign themselves)."""
+    key = (
+        "benefit",
+        text,
+        month,
+        currency,
+        benefit.category,
+        benefit.unit,
+        benefit.kind,
+        benefit.direction,
+        benefit.value_per_unit,
+        benefit.baseline,
+    )
+    return _SERIES.get(
+        key,
+        lambda: monetary_series(
+            replace(benefit, disbenefit=False), _decimals(text, month), currency
+        ),
+    )
+
+
+def goals_of(portfolio: dict[str, Any]) -> tuple[GoalInput, ...]:
+    """The portfolio's goals in the order they were added (retired ones inactive)."""
+    return tuple(
+        GoalInput(UUID(str(g["goal_id"])), g["title"], Decimal(g["weight"]), not g.get("retired"))
+        for g in portfolio["goals"]
+    )
+
+
+def _candidate(
+    ident: str, row: InitiativeRow, forecast: str | None, from_month: str | None
+) -> CandidateInput:
+    return CandidateInput(
+        initiative_id=UUID(ident),
+        name=row.name,
+        status=row.status,
+        start_month=row.start_month,
+        end_month=row.end_month,
+        kind=row.kind,
+        mandatory=row.mandatory,
+        confidence=Decimal(row.confidence),
+        depends_on=tuple(UUID(d) for d in row.depends_on),
+        leader=row.leader,
+        people_demand={role: Decimal(fte) for role, fte in row.people_demand},
+        cost_forecast=_costs(forecast, from_month),
+    )
+
+
+def portfolio_input(snap: Snapshot, from_month: str | None = None) -> PortfolioInput:
+    """The portfolio as the analytics take it: terms, goals, capacity, every initiative.
+
+    With `from_month`, forecasts start there: every analytic of remaining figures ignores the
+    months before it, so they need not be carried.
+    """
+    claimed: dict[UUID, list[BenefitInput]] = {}
+    forecasts = snap.recorded.forecasts
+    for benefit in snap.benefits:
+        ident = str(benefit.benefit_id)
+        magnitude = _magnitudes(benefit, forecasts.get(ident), from_month, snap.terms.currency)
+        title = snap.recorded.benefits[ident].title
+        for initiative_id, share in effective_shares(benefit).items():
+            claimed.setdefault(initiative_id, []).append(
+                BenefitInput(
+                    benefit.benefit_id, title, benefit.goal_id, benefit.disbenefit, share, magnitude
+                )
+            )
+    initiatives = []
+    for ident, row in snap.recorded.initiatives.items():
+        candidate = _candidate(ident, row, snap.recorded.forecasts.get(ident), from_month)
+        mine = tuple(claimed.get(candidate.initiative_id, ()))
+        initiatives.append(replace(candidate, benefits=mine))
+    portfolio = snap.recorded.portfolio
+    return PortfolioInput(
+        discount_rate=snap.terms.discount_rate,
+        base_month=snap.terms.base_month,
+        goals=goals_of(portfolio),
+        budget={m: Decimal(v) for m, v in (portfolio.get("budget") or {}).items()},
+        people={r: Decimal(v) for r, v in (portfolio.get("people") or {}).items()},
+        initiatives=tuple(initiatives),
+    )
+
+
+def coverage(snap: Snapshot) -> Coverage:
+    """Goal coverage of the snapshot (attributed as the value view attributes)."""
+    facts = snap.initiative_facts()
+    found: list[Claim] = []
+    accountable = {}
+    for benefit in snap.benefits:
+        row = snap.recorded.benefits[str(benefit.benefit_id)]
+        accountable[benefit.benefit_id] = benefit.initiative_id
+        found += claims(benefit, row.title, snap.money[benefit.benefit_id], facts, snap.terms)
+    names = [
+        InitiativeName(UUID(i), row.name, row.status)
+        for i, row in snap.recorded.initiatives.items()
+    ]
+    return goal_coverage(goals_of(snap.recorded.portfolio), names, found, accountable)
+
+
+def plans(snap: Snapshot) -> list[Plan]:
+    """Every initiative's plan B (or none)."""
+    return [
+        Plan(
+            UUID(ident),
+            row.name,
+            row.status,
+            None if row.contingency is None else row.contingency[0],
+            None if row.contingency is None else row.contingency[1],
+        )
+        for ident, row in snap.recorded.initiatives.items()
+    ]
+
+
+def recorded_lessons(db: ViewDatabase, snap: Snapshot) -> list[Lesson]:
+    """The portfolio's lessons recorded by the snapshot's instant, in log order."""
+    with db.read() as cursor:
+        cursor.execute(
+            "SELECT initiative_id, lesson_id, category, text, recorded_at, position FROM vt_lesson"
+            " WHERE portfolio_id = ? AND recorded_at <= ? ORDER BY position",
+            (str(snap.portfolio_id), instant_text(snap.at)),
+        )
+        rows = cursor.fetchall()
+    names = {i: row.name for i, row in snap.recorded.initiatives.items()}
+    return [
+        Lesson(
+            UUID(str(initiative_id)),
+            names.get(str(initiative_id), ""),
+            UUID(str(lesson_id)),
+            category,
+            text,
+            stored_instant(recorded_at),
+            int(position),
+        )
+        for initiative_id, lesson_id, category, text, recorded_at, position in rows
+    ]

@@ -1,0 +1,281 @@
+"""The analytics read the value view's rows as recorded: the same figures, the same instants.
+
+Goal coverage adds up to the value view's pv_benefits; forecast accuracy keeps the promise in
+force when the board invested, however the forecast is revised later; lessons, plans and
+capacity come from what was recorded by the as-of instant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from uuid import UUID
+
+import pytest
+
+from domain.analytics.capacity import capacity
+from domain.application import ValuetrailApplication, store_env
+from domain.months import add_months, month_of, parse_month
+from domain.values import Meta
+from projections.accuracy_feed import forecast_accuracy
+from projections.analytics import (
+    coverage,
+    plans,
+    portfolio_input,
+    recorded_lessons,
+    snapshot,
+)
+from projections.catalog import build_projectors
+from projections.codec import dumps, loads
+from projections.db import ViewDatabase
+from projections.runner import Projector
+from projections.states import StatesView
+from projections.value import portfolio_value
+
+BOARD = Meta(actor="board", request_id="req-board")
+NOW = month_of(datetime.now(UTC).date())
+SAVINGS = {"name": "savings", "unit": "GBP", "kind": "flow", "direction": "increase"}
+
+
+def _first_day(month: str) -> date:
+    year, mon = parse_month(month)
+    return date(year, mon, 1)
+
+
+@dataclass
+class World:
+    app: ValuetrailApplication
+    db: ViewDatabase
+    portfolio: UUID
+    portal: UUID
+    archive: UUID
+    proposal: UUID
+    savings: UUID
+    goal: UUID
+
+    def project(self) -> datetime:
+        for projector in build_projectors(self.app, self.db).values():
+            projector.catch_up()
+        return datetime.now(UTC)
+
+
+@pytest.fixture
+def world(db_url: str) -> Iterator[World]:
+    app = ValuetrailApplication(env=store_env(db_url, create_tables=True))
+    db = ViewDatabase.from_url(db_url)
+    portfolio = app.create_portfolio(
+        name="P", currency="GBP", discount_rate="0.035", base_month=add_months(NOW, -12), meta=BOARD
+    ).value.id
+    growth = app.add_goal(portfolio, title="Growth", description="", weight="2", meta=BOARD)
+    old = app.add_goal(portfolio, title="Old", description="", weight="1", meta=BOARD)
+    app.add_goal(portfolio, title="Idle", description="", weight="1", meta=BOARD)
+
+    def propose(name: str, **extra: object) -> UUID:
+        return app.propose_initiative(
+            portfolio_id=portfolio,
+            kind="project",
+            name=name,
+            sponsor="COO",
+            leader="Ada",
+            start_month=add_months(NOW, -6),
+            end_month=add_months(NOW, 12),
+            confidence="0.8",
+            meta=BOARD,
+            **extra,  # type: ignore[arg-type]
+        ).value.id
+
+    portal = propose("Portal", people_demand={"developer": "2"})
+    archive = propose("Archive")
+    proposal = propose("New app", depends_on=[portal], mandatory=True)
+    months = [add_months(NOW, k) for k in range(-6, 13)]
+    savings = app.identify_benefit(
+        initiative_id=portal,
+        title="Call savings",
+        category="cashable",
+        owner="Ops",
+        measure=SAVINGS,
+        baseline={"value": "0", "as_of": _first_day(NOW)},
+        goal_id=growth.value["goal_id"],
+        contributions=[
+            {"initiative_id": portal, "share": "0.6"},
+            {"initiative_id": archive, "share": "0.3"},
+        ],
+        meta=BOARD,
+    ).value.id
+    for initiative, goal in ((archive, old.value["goal_id"]), (proposal, None)):
+        benefit = app.identify_benefit(
+            initiative_id=initiative,
+            title="Other savings",
+            category="cashable",
+            owner="Ops",
+            measure=SAVINGS,
+            baseline={"value": "0", "as_of": _first_day(NOW)},
+            goal_id=goal,
+            meta=BOARD,
+        ).value.id
+        app.revise_benefit_forecast(
+            benefit, periods={m: "500" for m in months}, reason="plan", meta=BOARD
+        )
+    app.revise_benefit_forecast(
+        savings, periods={m: "1000" for m in months}, reason="plan", meta=BOARD
+    )
+    for initiative in (portal, archive, proposal):
+        app.revise_cost_forecast(
+            initiative, periods={m: "300" for m in months}, reason="plan", meta=BOARD
+        )
+    invested = _first_day(add_months(NOW, -4))
+    for initiative in (portal, archive):
+        app.record_decision(
+            initiative,
+            decision="invest",
+            rationale="go",
+            decided_by="Board",
+            decided_on=invested,
+            meta=BOARD,
+        )
+    app.record_decision(
+        archive,
+        decision="stop",
+        rationale="no longer needed",
+        decided_by="Board",
+        decided_on=_first_day(add_months(NOW, -1)),
+        meta=BOARD,
+    )
+    app.retire_goal(portfolio, old.value["goal_id"], reason="done", meta=BOARD)
+    app.set_capacity(
+        portfolio,
+        budget={m: "700" for m in months},
+        people={"developer": "1"},
+        reason="plan",
+        meta=BOARD,
+    )
+    for k in range(-4, 0):
+        month = add_months(NOW, k)
+        app.record_measurement(
+            savings,
+            value="800",
+            observed_on=_first_day(month) + timedelta(days=3),
+            source="ledger",
+            meta=BOARD,
+        )
+        app.record_spend(portal, month=month, amount="360", source="ledger", meta=BOARD)
+    yield World(app, db, portfolio, portal, archive, proposal, savings, growth.value["goal_id"])
+    app.close()
+
+
+def test_coverage_adds_up_to_the_value_views_pv_benefits(world: World) -> None:
+    at = world.project()
+    snap = snapshot(world.db, world.portfolio, at)
+    assert snap is not None
+    found = coverage(snap)
+    value = portfolio_value(world.db, world.portfolio, at)
+    assert value is not None
+    total = sum(g.pv_benefits for g in found.goals) + sum(
+        b.pv_benefits for b in found.benefits_without_goal
+    )
+    assert abs(total - value.totals.pv_benefits) < Decimal("1e-20")
+    [growth] = found.goals
+    assert growth.goal_id == world.goal
+    assert {i.initiative_id for i in growth.initiatives} == {world.portal, world.archive}
+    assert [g.title for g in found.unserved_goals] == ["Idle"]
+    # The retired goal's benefit now serves no goal; so does the proposal's goal-less one.
+    assert len(found.benefits_without_goal) == 2
+
+
+def test_forecast_accuracy_keeps_the_promise_made_at_the_invest_decision(world: World) -> None:
+    before = world.project()
+    world.app.revise_benefit_forecast(
+        world.savings,
+        periods={add_months(NOW, k): "5000" for k in range(-6, 13)},
+        reason="optimism",
+        meta=BOARD,
+    )
+    world.app.revise_cost_forecast(
+        world.portal, periods={add_months(NOW, -1): "1"}, reason="re-plan", meta=BOARD
+    )
+    after = world.project()
+    for at in (before, after):
+        snap = snapshot(world.db, world.portfolio, at)
+        assert snap is not None
+        found = {t.initiative_id: t for t in forecast_accuracy(world.db, snap).initiatives}
+        portal = found[world.portal]
+        # Four months since the invest month, at the 0.6 share in force then.
+        assert portal.months == 4
+        assert portal.forecast_at_invest == Decimal("0.6") * 4 * 1000
+        assert portal.realised == Decimal("0.6") * 4 * 800
+        assert portal.accuracy_ratio == Decimal("0.8")
+        assert (portal.cost_forecast_at_invest, portal.spend) == (Decimal(1200), Decimal(1440))
+        assert portal.cost_ratio == Decimal("1.2")
+        assert set(found) == {world.portal, world.archive}
+
+
+def test_as_of_before_the_invest_decision_has_no_track_and_before_the_portfolio_nothing(
+    world: World,
+) -> None:
+    world.project()
+    assert snapshot(world.db, world.portfolio, datetime(2000, 1, 1, tzinfo=UTC)) is None
+
+
+def test_lessons_plans_and_capacity_come_from_the_recorded_rows(world: World) -> None:
+    world.app.record_lesson(world.portal, text="Demo weekly", category="delivery", meta=BOARD)
+    between = world.project()
+    world.app.record_lesson(world.archive, text="Stop sooner", category="governance", meta=BOARD)
+    world.app.set_contingency_plan(
+        world.portal, plan="Keep the old site", trigger="Two missed releases", meta=BOARD
+    )
+    now = world.project()
+    early = snapshot(world.db, world.portfolio, between)
+    late = snapshot(world.db, world.portfolio, now)
+    assert early is not None and late is not None
+    assert [x.text for x in recorded_lessons(world.db, early)] == ["Demo weekly"]
+    assert [(x.name, x.category) for x in recorded_lessons(world.db, late)] == [
+        ("Portal", "delivery"),
+        ("Archive", "governance"),
+    ]
+    assert [p.plan for p in plans(early) if p.initiative_id == world.portal] == [None]
+    assert [p.plan for p in plans(late) if p.initiative_id == world.portal] == ["Keep the old site"]
+    portfolio = portfolio_input(late)
+    by_id = portfolio.by_id()
+    assert by_id[world.proposal].depends_on == (world.portal,)
+    assert by_id[world.proposal].mandatory
+    assert by_id[world.portal].people_demand == {"developer": Decimal(2)}
+    assert {b.share for b in by_id[world.portal].benefits} == {Decimal("0.6")}
+    found = capacity(
+        portfolio.initiatives, portfolio.budget, portfolio.people, from_month=NOW, leader_limit=3
+    )
+    first = found.budget[0]
+    # Active: the portal (the archive is stopped); proposed: the new app.
+    assert (first.month, first.committed, first.proposed) == (NOW, Decimal(300), Decimal(300))
+    assert first.headroom == Decimal(400)
+    assert found.people[0].over_allocated
+
+
+def test_a_view_built_before_rows_carried_what_the_analytics_read_is_rebuilt(
+    world: World,
+) -> None:
+    world.app.record_lesson(world.portal, text="Demo weekly", category="delivery", meta=BOARD)
+    at = world.project()
+    with world.db.transaction() as cursor:  # how the rows looked before the analytics
+        cursor.execute(
+            "SELECT aggregate_id, version, facts FROM vt_state WHERE kind = 'initiative'"
+        )
+        for aggregate_id, version, facts in cursor.fetchall():
+            old = {k: v for k, v in loads(facts).items() if k not in ("people_demand", "leader")}
+            cursor.execute(
+                "UPDATE vt_state SET facts = ? WHERE aggregate_id = ? AND version = ?",
+                (dumps(old), aggregate_id, version),
+            )
+        cursor.execute("DELETE FROM vt_lesson")
+
+    projector = Projector(world.app, world.db, StatesView(world.app))
+    projector.setup()
+
+    assert projector.position() == 0
+    projector.catch_up()
+    snap = snapshot(world.db, world.portfolio, at)
+    assert snap is not None
+    portal = portfolio_input(snap).by_id()[world.portal]
+    assert (portal.leader, portal.people_demand) == ("Ada", {"developer": Decimal(2)})
+    assert [x.text for x in recorded_lessons(world.db, snap)] == ["Demo weekly"]
