@@ -37,7 +37,8 @@ from benchmarks._common import (
 from benchmarks.projections import FULL, QUICK, Generator, History
 from domain.analytics.capacity import capacity
 from domain.analytics.priorities import priorities
-from domain.application import ValuetrailApplication, store_env
+from domain.application import ValuetrailApplication
+from persistence import store_env
 from projections.accuracy_feed import forecast_accuracy
 from projections.analytics import coverage, portfolio_input, snapshot
 from projections.catalog import build_projectors

@@ -177,7 +177,7 @@ class PortfolioUseCases(ApplicationCore):
         parameters: dict[str, Any],
         result: dict[str, Any],
         meta: Meta,
-        once: IdempotentRequest | None = None,
+        once: Idempotency | None = None,
     ) -> Written[UUID]:
         """Store an evaluated downturn scenario."""
         return self._change_portfolio(

@@ -16,9 +16,10 @@ from uuid import UUID
 import pytest
 
 from domain.analytics.capacity import capacity
-from domain.application import ValuetrailApplication, store_env
+from domain.application import ValuetrailApplication
 from domain.months import add_months, month_of, parse_month
 from domain.values import Meta
+from persistence import store_env
 from projections.accuracy_feed import forecast_accuracy
 from projections.analytics import (
     coverage,
