@@ -77,7 +77,8 @@ from benchmarks._common import (
 )
 from domain.application import ValuetrailApplication, store_env
 from domain.values import Meta
-from projections.audit_chain import load_or_create_signing_key, verify_store
+from projections.audit.heads import load_or_create_signing_key
+from projections.audit_reads import verify_store
 from projections.catalog import audit_views, build_projectors
 from projections.db import ViewDatabase, events_table
 from projections.process import open_store

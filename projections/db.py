@@ -28,7 +28,7 @@ from domain.application import store_env
 
 if TYPE_CHECKING:
     from domain.application import ValuetrailApplication
-    from projections.audit_chain import EventRow
+    from projections.audit.hashing import EventRow
 
 
 class Cursor(Protocol):

@@ -12,7 +12,16 @@ import swagger_ui_bundle
 
 from domain.application import ValuetrailApplication, store_env
 from projections.db import ViewDatabase
-from service import api_keys, audit, benefits, initiatives, measurements, portfolios, value
+from service import (
+    api_keys,
+    audit,
+    audit_log,
+    benefits,
+    initiatives,
+    measurements,
+    portfolios,
+    value,
+)
 from service.api import Api
 from service.auth import enforce_roles
 from service.config import Settings, ensure_sqlite_dir
@@ -32,6 +41,7 @@ BLUEPRINTS = [
     benefits.blp,
     measurements.blp,
     audit.blp,
+    audit_log.blp,
     api_keys.blp,
 ]
 _BODY_METHODS = {"POST", "PUT", "PATCH"}

@@ -126,3 +126,14 @@ def pytest_runtest_makereport(
             f"PostgreSQL test skipped but {REQUIRE_POSTGRES_ENV}=1 requires it to run: {reason}"
         )
     return report
+
+
+@pytest.fixture(autouse=True)
+def audit_state_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test's own audit sealer state (VALUETRAIL_AUDIT_STATE), as each has its own store.
+
+    The sealer trusts the head in this file: one shared by two stores would make it halt.
+    """
+    path = tmp_path / "audit_state.json"
+    monkeypatch.setenv("VALUETRAIL_AUDIT_STATE", str(path))
+    return path
