@@ -10,6 +10,7 @@ why in the state file (so /audit/verify and the metric say so at once).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -134,16 +135,26 @@ class SealerView(View):
     # -- the empty log's head, and committing the state --------------------------------------
 
     def create(self, cursor: Cursor) -> None:
-        """Create the tables; an empty log with nothing signed yet gets its empty head."""
+        """Create the tables, then check the log at start (an empty log gets its empty head).
+
+        A log that fails the check halts the sealer here (recorded, not raised: the caller
+        is only setting up); its next batch then refuses.
+        """
         super().create(cursor)
-        if not self.sign or self.halted or latest_head(cursor) is not None:
+        if not self.sign or self.halted:
             return
-        state = self._read_state()
-        if tracked_position(cursor, self.name) or (state and state.head):
-            return
-        head = TreeHead.sign(self.key, 0, merkle.EMPTY_ROOT.hex(), 0, utc_now_text())
-        insert_signed(cursor, head)
-        self._write_state(head, None)
+        with contextlib.suppress(SealerHalted):
+            tracked = tracked_position(cursor, self.name)
+            if latest_head(cursor) is not None or tracked:
+                self._tree = self._load(cursor, tracked)
+                return
+            state = self._read_state()
+            if state and state.head and state.head.tree_size:
+                self._load(cursor, tracked)  # the sealed log is gone: this halts
+                return
+            head = TreeHead.sign(self.key, 0, merkle.EMPTY_ROOT.hex(), 0, utc_now_text())
+            insert_signed(cursor, head)
+            self._write_state(head, None)
 
     def _committed(self, view: str, _events: int, _position: int) -> None:
         """After a batch commits, remember its head outside the database."""
