@@ -645,14 +645,16 @@ def rebuild_all(app: ValuetrailApplication, url: str, key_path: str) -> list[Reb
     rebuild`), each paired with a raw read of the log in ABBA order."""
     db = ViewDatabase.from_url(url)
     try:
-        projectors = build_projectors(app, db, audit_views(key_path))
+        projectors = build_projectors(app, db, audit_views(key_path, key_path + ".state.json"))
         names = list(projectors)
         processes = processes_for(url, app.head_position(), len(names))
         rebuilds: list[tuple[str, Callable[[], int]]] = [
             *((name, projector.rebuild) for name, projector in projectors.items()),
             (
                 ALL_VIEWS,
-                lambda: rebuild_in_processes(url, key_path, names, processes=processes),
+                lambda: rebuild_in_processes(
+                    url, key_path, names, processes=processes, state_path=key_path + ".state.json"
+                ),
             ),
         ]
         results = []
@@ -795,6 +797,7 @@ def projector_process(url: str, key_path: str, log_path: Path) -> Iterator[subpr
     env |= {
         "VALUETRAIL_DB": url,
         "VALUETRAIL_AUDIT_SIGNING_KEY": key_path,
+        "VALUETRAIL_AUDIT_STATE": key_path + ".state.json",
         "VALUETRAIL_METRICS": "0",
         "VALUETRAIL_PROJECTOR_PARENT_PID": str(os.getpid()),
     }

@@ -83,13 +83,15 @@ def verify_store(
     latest = heads[-1] if heads else None
     checked = 0
     try:
-        trusted = _trusted_head(state_path, items)
+        trusted, halted = _trusted_head(state_path, items)
         for _seq, item in items:
             if not item.verify(public_key):
                 raise _Failed(f"{_named(item)}: signature does not verify with the log's key")
         if latest is None:
             raise _Failed("no signed tree head covers the log: the audit tables were emptied")
         checked, unsealed = _recompute(app, db, heads, trusted)
+        if halted:
+            raise _Failed(f"the sealer halted: {halted}")
     except _Failed as failure:
         return LogReport(
             False, checked, log_head_position=head_position,
@@ -108,25 +110,23 @@ def _named(item: TreeHead | Reseal) -> str:
 
 def _trusted_head(
     state_path: str | None, items: list[tuple[int, TreeHead | Reseal]]
-) -> TreeHead | None:
-    """The sealer's last head from its state file, which must be among the stored heads."""
+) -> tuple[TreeHead | None, str | None]:
+    """The sealer's last head (which must be among the stored heads) and why it halted, if so."""
     if state_path is None:
-        return None
+        return None, None
     try:
         state = read_state(state_path)
     except ValueError as error:
         raise _Failed(str(error)) from None
     if state is None:
-        return None
-    if state.halted:
-        raise _Failed(f"the sealer halted: {state.halted}")
+        return None, None
     head = state.head
     if head is not None and head.tree_size and head not in [item for _, item in items]:
         raise _Failed(
             f"the last head the sealer signed ({_named(head)}) is missing from the database: "
             "the audit tables were wiped or the database was rolled back"
         )
-    return head
+    return head, state.halted
 
 
 def _recompute(

@@ -91,6 +91,8 @@ def check_before_rebuild(
         finding = f"the log verifies ({result.events_checked} events)"
     else:
         finding = f"the log does NOT verify ({result.reason})"
+        if result.first_bad_position is not None:
+            finding += f"; first bad position {result.first_bad_position}"
     if not force:
         if result.verified:
             return None
