@@ -37,7 +37,7 @@ blp = Blueprint(
 NDJSON = "application/x-ndjson"
 PEM = "application/x-pem-file"
 TEXT = {"type": "string"}
-HEX = ma.validate.Regexp(r"^[0-9a-f]{64}$")
+MAX_INT = 2**63 - 1
 
 
 # -- schemas ---------------------------------------------------------------------------------
@@ -84,7 +84,9 @@ class HeadArgs(ma.Schema):
     """Query of GET /audit/tree-heads."""
 
     after = ma.fields.Integer(
-        load_default=0, validate=ma.validate.Range(min=0), metadata={"description": "head seq"}
+        load_default=0,
+        validate=ma.validate.Range(min=0, max=MAX_INT),
+        metadata={"description": "the seq of the head to start after"},
     )
     cursor = ma.fields.String(metadata={"description": "next_cursor of the previous page"})
     limit = ma.fields.Integer(load_default=100, validate=ma.validate.Range(min=1, max=1000))
@@ -93,8 +95,8 @@ class HeadArgs(ma.Schema):
 class InclusionArgs(ma.Schema):
     """Query of GET /audit/proof/inclusion."""
 
-    position = ma.fields.Integer(required=True, validate=ma.validate.Range(min=0, max=2**63 - 1))
-    tree_size = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1, max=2**63 - 1))
+    position = ma.fields.Integer(required=True, validate=ma.validate.Range(min=0, max=MAX_INT))
+    tree_size = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1, max=MAX_INT))
 
 
 class InclusionResponse(ma.Schema):
@@ -109,8 +111,8 @@ class InclusionResponse(ma.Schema):
 class ConsistencyArgs(ma.Schema):
     """Query of GET /audit/proof/consistency."""
 
-    first = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1, max=2**63 - 1))
-    second = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1, max=2**63 - 1))
+    first = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1, max=MAX_INT))
+    second = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1, max=MAX_INT))
 
 
 class ConsistencyResponse(ma.Schema):
@@ -168,6 +170,11 @@ class TreeHeads(MethodView):
     def get(self, args: dict[str, Any]) -> Any:
         """Signed heads, oldest first, a page at a time."""
         after = after_cursor(args) if args.get("cursor") else int(args["after"])
+        if after > MAX_INT:
+            raise ApiProblem(
+                422, "the cursor is not one this API gave out", slug="validation-error",
+                errors={"cursor": ["unknown cursor"]},
+            )  # fmt: skip
         limit = int(args["limit"])
         with views().read() as cursor:
             found = head_page(cursor, after, limit + 1)
