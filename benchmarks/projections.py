@@ -817,9 +817,10 @@ def projector_process(url: str, key_path: str, log_path: Path) -> Iterator[subpr
 
 
 class Sampler:
-    """Polls the series view's tracking position; remembers when each position was first seen."""
+    """Polls a view's tracking position; remembers when each position was first seen."""
 
-    def __init__(self, url: str, interval: float = 0.005) -> None:
+    def __init__(self, url: str, interval: float = 0.005, view: str = SERIES_VIEW) -> None:
+        self.view = view
         self.db = ViewDatabase.from_url(url)
         self.interval = interval
         self.samples: list[tuple[float, int]] = []
@@ -828,7 +829,7 @@ class Sampler:
 
     def position(self) -> int:
         with self.db.read() as cursor:
-            return tracked_position(cursor, SERIES_VIEW)
+            return tracked_position(cursor, self.view)
 
     def run(self) -> None:
         while not self.stop.is_set():
@@ -849,7 +850,14 @@ class Sampler:
         self.db.close()
 
 
-def measure_lag(url: str, key_path: str, history: History, sizes: Sizes, folder: Path) -> Lag:
+def measure_lag(
+    url: str,
+    key_path: str,
+    history: History,
+    sizes: Sizes,
+    folder: Path,
+    view: str = SERIES_VIEW,
+) -> Lag:
     """Write measurements at a steady rate while the projector process runs; lag per measurement.
 
     The schedule is one measurement every 1/rate s; WRITERS threads take its ticks in turn (one
@@ -857,7 +865,7 @@ def measure_lag(url: str, key_path: str, history: History, sizes: Sizes, folder:
     tick is due and writing at once when late.
     """
     app = ValuetrailApplication(env=store_env(url))
-    sampler = Sampler(url)
+    sampler = Sampler(url, view=view)
     benefits = [b.benefit_id for b in history.benefits]
     observed = datetime.now(UTC).date().replace(day=1)
     written: list[tuple[int, float]] = []

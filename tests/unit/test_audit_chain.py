@@ -223,7 +223,7 @@ def test_a_duplicate_key_fails_although_a_reader_sees_other_text() -> None:
     report = verify(lines)
 
     assert not report.verified
-    assert "duplicate key 'state'" in (report.reason or "")
+    assert "duplicate key" in (report.reason or "")
 
 
 EDITS: dict[str, Callable[[list[str]], list[str]]] = {
