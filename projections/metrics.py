@@ -284,9 +284,11 @@ def start_exporter(
     exporter = Exporter()
     audit = None
     if AUDIT_VIEW in projectors:
-        sealer = projectors[AUDIT_VIEW].view
-        audit = _audit_watch(app, db, signing_key_path, env)
-        audit.sealer = sealer if isinstance(sealer, SealerView) else None
+        view = projectors[AUDIT_VIEW].view
+        sealer = view if isinstance(view, SealerView) else None
+        state = sealer.state_path if sealer else env.get(STATE_ENV) or DEFAULT_STATE
+        audit = _audit_watch(app, db, signing_key_path, state, env)
+        audit.sealer = sealer
         audit.start()
         exporter._closers.append(audit.stop)
     collector = ProjectorCollector(app, db, list(projectors), audit)
@@ -307,12 +309,14 @@ def start_exporter(
 
 
 def _audit_watch(
-    app: ValuetrailApplication, db: ViewDatabase, signing_key_path: str, env: Mapping[str, str]
+    app: ValuetrailApplication,
+    db: ViewDatabase,
+    signing_key_path: str,
+    state: str,
+    env: Mapping[str, str],
 ) -> AuditWatch:
     public_key = load_or_create_signing_key(signing_key_path).public_key()
     interval = float(env.get(VERIFY_ENV, str(DEFAULT_VERIFY_SECONDS)))
-
-    state = env.get(STATE_ENV) or DEFAULT_STATE
 
     def verify() -> tuple[bool, str | None]:
         result = verify_store(app, db, public_key, state)
