@@ -23,7 +23,7 @@ from projections.audit_store import (
     stream_chain,
     stream_event_rows,
 )
-from projections.db import ViewDatabase
+from projections.db import Cursor, ViewDatabase
 
 
 class OutOfRange(ValueError):
@@ -192,18 +192,17 @@ def _check_heads(
 # -- proofs ------------------------------------------------------------------------------------
 
 
-def _signed_size(db: ViewDatabase) -> int:
-    with db.read() as cursor:
-        found = latest_head(cursor)
+def _signed_size(cursor: Cursor) -> int:
+    found = latest_head(cursor)
     return found[1].tree_size if found else 0
 
 
 def inclusion_proof(db: ViewDatabase, position: int, tree_size: int) -> dict[str, Any]:
     """RFC 9162 §2.1.3 audit path of the event at `position` in the tree of `tree_size`."""
-    signed = _signed_size(db)
-    if not 0 < tree_size <= signed:
-        raise OutOfRange("tree_size", f"must be between 1 and the latest signed size {signed}")
-    with db.read() as cursor:
+    with db.read() as cursor:  # one transaction: the head, the leaf and the nodes agree
+        signed = _signed_size(cursor)
+        if not 0 < tree_size <= signed:
+            raise OutOfRange("tree_size", f"must be between 1 and the latest signed size {signed}")
         found = leaf_at(cursor, position)
         if found is None or found[0] >= tree_size:
             raise OutOfRange("position", f"no event at this position in the first {tree_size}")
@@ -214,12 +213,12 @@ def inclusion_proof(db: ViewDatabase, position: int, tree_size: int) -> dict[str
 
 def consistency_proof(db: ViewDatabase, first: int, second: int) -> dict[str, Any]:
     """RFC 9162 §2.1.4 proof that the tree of `first` events is a prefix of that of `second`."""
-    signed = _signed_size(db)
     if not 0 < first <= second:
         raise OutOfRange("first", "must be at least 1 and at most second")
-    if second > signed:
-        raise OutOfRange("second", f"must be at most the latest signed size {signed}")
     with db.read() as cursor:
+        signed = _signed_size(cursor)
+        if second > signed:
+            raise OutOfRange("second", f"must be at most the latest signed size {signed}")
         proof = proof_hashes(cursor, merkle.consistency_spans(first, second))
     return {"first": first, "second": second, "proof": proof}
 

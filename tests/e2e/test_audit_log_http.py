@@ -207,9 +207,7 @@ def witness_run(
 def test_the_witness_trusts_first_then_follows_the_log(
     api: Api, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    (tmp_path / "public.pem").write_text(
-        api.call("GET", "/audit/public-key").get_data(as_text=True)
-    )
+    keep_public_key(api, tmp_path)
     token = api.token("auditor")
     with served(api.app) as url:
         code, said = witness_run(url, tmp_path, token, capsys)
@@ -230,9 +228,7 @@ def test_the_witness_trusts_first_then_follows_the_log(
 def test_the_witness_catches_a_reseal_as_a_fork(
     api: Api, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    (tmp_path / "public.pem").write_text(
-        api.call("GET", "/audit/public-key").get_data(as_text=True)
-    )
+    keep_public_key(api, tmp_path)
     token = api.token("auditor")
     with served(api.app) as url:
         assert witness_run(url, tmp_path, token, capsys)[0] == 0
@@ -256,9 +252,7 @@ def test_the_witness_catches_a_reseal_as_a_fork(
 def test_the_witness_catches_a_rollback_and_a_bad_signature(
     api: Api, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    (tmp_path / "public.pem").write_text(
-        api.call("GET", "/audit/public-key").get_data(as_text=True)
-    )
+    keep_public_key(api, tmp_path)
     token = api.token("auditor")
     backup = tmp_path / "backup"
     backup.mkdir()
