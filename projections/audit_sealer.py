@@ -30,7 +30,7 @@ from projections.audit_store import (
     insert_signed,
     latest_head,
 )
-from projections.db import Cursor, ViewDatabase, insert_rows
+from projections.db import Cursor, ViewDatabase, insert_rows, is_postgres, table_columns
 from projections.runner import observe_batches, rebuild_views
 from projections.view import Envelope, View, tracked_position
 
@@ -140,6 +140,7 @@ class SealerView(View):
         A log that fails the check halts the sealer here (recorded, not raised: the caller
         is only setting up); its next batch then refuses.
         """
+        _upgrade(cursor)
         super().create(cursor)
         if not self.sign or self.halted:
             return
@@ -293,6 +294,22 @@ class SealerView(View):
         count, last = cursor.fetchone()
         if int(count) != tree.size or int(last or 0) != tracked:
             self._halt("vt_chain does not hold one row per sealed event: the audit tables changed")
+
+
+def _upgrade(cursor: Cursor) -> None:
+    """Set aside the first release's linear chain (no tree): the log is sealed afresh.
+
+    Its rows are kept as `vt_chain_v1` (with `vt_checkpoint`, the checkpoints signed then) as
+    evidence; the sealer starts again from position 0 and, with no head to extend yet, signs
+    the tree of the log as it stands (docs/OPERATIONS.md, upgrading).
+    """
+    columns = table_columns(cursor, "vt_chain")
+    if columns and "leaf_index" not in columns:
+        log.warning("audit log: setting the linear chain aside as vt_chain_v1; sealing afresh")
+        cursor.execute("ALTER TABLE vt_chain RENAME TO vt_chain_v1")
+        if is_postgres(cursor):  # indexes keep their names: free the new table's
+            cursor.execute("ALTER INDEX IF EXISTS vt_chain_pkey RENAME TO vt_chain_v1_pkey")
+        cursor.execute("UPDATE vt_tracking SET position = 0 WHERE view = ?", (VIEW_NAME,))
 
 
 def _holds(cursor: Cursor, head: TreeHead) -> bool:

@@ -384,3 +384,37 @@ def test_a_forced_reseal_signs_a_statement_every_verifier_reports(store: Store) 
     store.measure(2, start=100)
     store.restarted().catch_up()  # the sealer carries on from the new head
     assert store.verify().verified
+
+
+def test_a_log_sealed_by_the_linear_chain_is_sealed_afresh_on_upgrade(
+    db_url: str, tmp_path: Path
+) -> None:
+    with opened(db_url, create_tables=True) as app:
+        build(app)
+        db = ViewDatabase.from_url(db_url)
+        head = app.head_position()
+        with db.transaction() as cursor:  # the first release's tables, sealed up to the head
+            cursor.execute(
+                "CREATE TABLE vt_chain (position BIGINT PRIMARY KEY, originator_id TEXT NOT NULL,"
+                " version BIGINT NOT NULL, topic TEXT NOT NULL, state_sha256 TEXT NOT NULL,"
+                " leaf TEXT NOT NULL, chain_hash TEXT NOT NULL, recorded_at TEXT NOT NULL)"
+            )
+            cursor.execute(
+                "INSERT INTO vt_chain VALUES (1, 'x', 0, 't', 'h', 'l', 'c', 'r')",
+            )
+            cursor.execute(
+                "CREATE TABLE vt_tracking (view TEXT PRIMARY KEY, position BIGINT NOT NULL)"
+            )
+            cursor.execute("INSERT INTO vt_tracking VALUES ('audit_chain', ?)", (head,))
+        state = tmp_path / "audit_state.json"
+        sealer = Projector(app, db, SealerView(KEY, state_path=str(state), app=app))
+        try:
+            sealer.setup()
+            sealer.catch_up()
+
+            assert verify_store(app, db, KEY.public_key(), str(state)).verified
+            with db.read() as cursor:
+                cursor.execute("SELECT COUNT(*) FROM vt_chain_v1")
+                assert cursor.fetchone()[0] == 1  # the old rows kept aside as evidence
+        finally:
+            db.close()
