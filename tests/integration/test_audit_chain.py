@@ -35,6 +35,7 @@ from projections.audit_reads import (
 from projections.audit_sealer import SealerHalted, SealerView, reseal
 from projections.audit_store import latest_head, signed_items
 from projections.db import ViewDatabase, pg_conninfo
+from projections.metrics import AuditStatus, AuditWatch, ProjectorCollector
 from projections.runner import Projector, rebuild_views
 from tests.integration.builders import BOARD, FINANCE, Setup, build, measurement_items, opened
 from tests.unit import rfc9162
@@ -418,3 +419,22 @@ def test_a_log_sealed_by_the_linear_chain_is_sealed_afresh_on_upgrade(
                 assert cursor.fetchone()[0] == 1  # the old rows kept aside as evidence
         finally:
             db.close()
+
+
+def test_the_metric_reads_0_as_soon_as_the_sealer_halts(store: Store) -> None:
+    sealer = store.restarted()
+    view = sealer.view
+    assert isinstance(view, SealerView)
+    watch = AuditWatch(lambda: (True, None), interval=300, sealer=view)
+    watch.status = AuditStatus(True)  # the last full verification passed
+    collector = ProjectorCollector(store.app, store.db, ["audit_chain"], watch)
+
+    def gauge() -> float:
+        families = {family.name: family for family in collector.collect()}
+        return float(families["valuetrail_audit_chain_verified"].samples[0].value)
+
+    assert gauge() == 1
+    store.sql(("DELETE FROM vt_tree_head", ()))
+    sealer.setup()
+
+    assert gauge() == 0
