@@ -131,6 +131,12 @@ def _halted() -> str | None:
     return halted_reason(settings().audit_state)
 
 
+def _sealed(min_position: int | None = None) -> None:
+    """The sealer caught up (inline) or waited for (`min_position`), unless it halted."""
+    if _halted() is None:
+        fresh([AUDIT_CHAIN], min_position)
+
+
 def _out_of_range(error: OutOfRange) -> ApiProblem:
     return ApiProblem(422, str(error), slug="validation-error", errors={error.field: [str(error)]})
 
@@ -169,6 +175,7 @@ class TreeHeads(MethodView):
     @require(AUDIT)
     def get(self, args: dict[str, Any]) -> Any:
         """Signed heads, oldest first, a page at a time."""
+        _sealed()
         after = after_cursor(args) if args.get("cursor") else int(args["after"])
         if after > MAX_INT:
             raise ApiProblem(
@@ -192,8 +199,7 @@ class LatestHead(MethodView):
     @require(AUDIT)
     def get(self, args: dict[str, Any]) -> Any:
         """The latest signed head and the log's id."""
-        if _halted() is None:
-            fresh([AUDIT_CHAIN], args.get("min_position"))
+        _sealed(args.get("min_position"))
         with views().read() as cursor:
             found = latest_head(cursor)
         if found is None:
@@ -210,6 +216,7 @@ class Inclusion(MethodView):
     @require(AUDIT)
     def get(self, args: dict[str, Any]) -> Any:
         """The audit path of the event at `position` in the tree of `tree_size` events."""
+        _sealed()
         try:
             return json_response(inclusion_proof(views(), args["position"], args["tree_size"]))
         except OutOfRange as error:
@@ -225,6 +232,7 @@ class Consistency(MethodView):
     @require(AUDIT)
     def get(self, args: dict[str, Any]) -> Any:
         """The hashes showing the tree of `first` events is a prefix of that of `second`."""
+        _sealed()
         try:
             return json_response(consistency_proof(views(), args["first"], args["second"]))
         except OutOfRange as error:
@@ -240,8 +248,7 @@ class Export(MethodView):
     @require(AUDIT)
     def get(self, args: dict[str, Any]) -> Any:
         """Stream the export (JSON Lines) that `valuetrail audit verify` checks offline."""
-        if _halted() is None:
-            fresh([AUDIT_CHAIN], args.get("min_position"))
+        _sealed(args.get("min_position"))
         # The lines need no request context: it is gone by the time the stream is read.
         response = flask.Response(export_lines(application(), views()), mimetype=NDJSON)
         response.headers["Content-Disposition"] = 'attachment; filename="valuetrail-audit.jsonl"'
