@@ -23,6 +23,7 @@ from projections.audit.state import SealerState, read_state, write_state
 from projections.audit_sealer import reseal
 from service import witness
 from service.app import create_app
+from service.cli import main
 from tests.e2e.conftest import ADMIN_TOKEN, PROBLEM_JSON, Api, expect, measurement_body
 from tests.unit import rfc9162
 
@@ -276,3 +277,21 @@ def test_the_witness_catches_a_rollback_and_a_bad_signature(
             )
         code, said = witness_run(url, tmp_path, token, capsys)
         assert code == 1 and "bad signature" in said
+
+
+def test_the_witness_command_takes_its_token_from_the_environment(
+    api: Api, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    keep_public_key(api, tmp_path)
+    monkeypatch.setenv("VALUETRAIL_API_TOKEN", api.token("auditor"))
+    state = tmp_path / "seen.json"
+    with served(api.app) as url:
+        argv = ["audit", "witness", "--url", url, "--public-key", str(tmp_path / "public.pem")]
+
+        assert main([*argv, "--state", str(state)]) == 0
+        assert main([*argv, "--state", str(state)]) == 0
+        monkeypatch.delenv("VALUETRAIL_API_TOKEN")
+        assert main([*argv, "--state", str(state)]) == 2  # no token: 401, could not check
+
+    out, err = capsys.readouterr()
+    assert "first run: trusting" in out and "ok: tree_size" in out and "401" in err
