@@ -8,6 +8,7 @@ was hashed: duplicate keys, unknown or missing fields, floats, `-0` and NaN all 
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import multiprocessing
 import os
@@ -208,18 +209,47 @@ def _event_record(line: str) -> dict[str, Any] | None:
     return record
 
 
-#: What a worker makes of one line: an event (line number, index, position, leaf, claimed
-#: chain hash) or a signed head or statement (line number, it).
-Parsed = tuple[int, int, int, bytes, str] | tuple[int, TreeHead | Reseal]
+@dataclass
+class Block:
+    """What a worker makes of consecutive lines: their events checked among themselves.
+
+    Each event's state hash and leaf are recomputed, and each chain hash after the first is
+    checked against the claimed one before it (so a wrong line is found where the sequential
+    check would find it); the block's first link, and its order against the block before, are
+    left to the caller, who knows the end of that block.
+    """
+
+    first_line: int
+    indexes: list[int] = field(default_factory=list)
+    positions: list[int] = field(default_factory=list)
+    nodes: bytes = b""  # the tree's hash of each event's leaf, 32 bytes each
+    first_leaf: bytes = b""
+    first_chain: str = ""  # the chain hashes claimed by the block's first and last events
+    last_chain: str = ""
+    signed: list[TreeHead | Reseal] = field(default_factory=list)
+    error: ExportError | None = None  # the first problem; lines after it were not read
+
+
 BLOCK = 10_000
 #: Exports at least this long are parsed by two processes (parsing is most of the work).
 PARALLEL_LINES = 3 * BLOCK
 
 
-def _parse_block(first: int, lines: Sequence[str]) -> list[Parsed]:
-    """Parse lines strictly and check each event's state hash and leaf (not the chain)."""
-    chain = ChainBuilder()  # used for its leaf hashing only
-    parsed: list[Parsed] = []
+def _parse_block(first: int, lines: Sequence[str]) -> Block:
+    """Parse lines strictly; check each event's hashes and the chain links inside the block."""
+    block = Block(first)
+    nodes: list[bytes] = []
+    try:
+        _parse_lines(block, nodes, first, lines)
+    except ExportError as error:
+        block.error = error  # raised by the caller once the links before it are checked
+    block.nodes = b"".join(nodes)
+    return block
+
+
+def _parse_lines(block: Block, nodes: list[bytes], first: int, lines: Sequence[str]) -> None:
+    hasher = ChainBuilder()  # for its leaf hashing only
+    previous = ""
     for number, line in enumerate(lines, start=first):
         try:
             record = _event_record(line)
@@ -229,19 +259,31 @@ def _parse_block(first: int, lines: Sequence[str]) -> list[Parsed]:
                 raise TypeError("a line must be a JSON object")
             if "index" not in record:
                 signed = Reseal.parse(record) if "reseal" in record else TreeHead.parse(record)
-                parsed.append((number, signed))
+                block.signed.append(signed)
                 continue
             index, row, claimed = parse_event(record)
         except (TypeError, ValueError, KeyError) as error:
             raise ExportError(f"line {number}: not a valid export line ({error})") from None
-        digest, leaf, _ = chain.hashes(row)
-        if claimed[0] != digest.hex() or claimed[1] != leaf.hex():
+        position = row[0]
+        if block.signed:
+            raise ExportError(f"line {number}: an event after the signed heads")
+        if block.positions and (index != block.indexes[-1] + 1 or position <= block.positions[-1]):
+            raise ExportError(f"line {number}: event out of log order", position)
+        digest, leaf, _ = hasher.hashes(row)
+        mismatch = claimed[0] != digest.hex() or claimed[1] != leaf.hex()
+        if not mismatch and nodes:
+            mismatch = sha256(bytes.fromhex(previous) + leaf).hexdigest() != claimed[2]
+        if mismatch:
             raise ExportError(
-                f"position {row[0]}: event does not match its hashes or the chain before it",
-                row[0],
+                f"position {position}: event does not match its hashes or the chain before it",
+                position,
             )
-        parsed.append((number, index, row[0], leaf, claimed[2]))
-    return parsed
+        if not nodes:
+            block.first_leaf, block.first_chain = leaf, claimed[2]
+        previous = block.last_chain = claimed[2]
+        block.indexes.append(index)
+        block.positions.append(position)
+        nodes.append(merkle.leaf_hash(leaf))
 
 
 def _blocks(lines: Iterable[str]) -> Iterator[tuple[int, list[str]]]:
@@ -257,49 +299,54 @@ def _blocks(lines: Iterable[str]) -> Iterator[tuple[int, list[str]]]:
         yield first, block
 
 
-def _parsed(lines: Iterable[str]) -> Iterator[Parsed]:
+def _parsed(lines: Iterable[str]) -> Iterator[Block]:
     """Every line parsed, in order; by two processes for a long export on a machine with two."""
-    if (isinstance(lines, list) and len(lines) < PARALLEL_LINES) or (os.cpu_count() or 1) < 2:
-        for first, block in _blocks(lines):
-            yield from _parse_block(first, block)
+    rest = iter(lines)
+    start = list(itertools.islice(rest, PARALLEL_LINES))
+    if len(start) < PARALLEL_LINES or (os.cpu_count() or 1) < 2:
+        for first, block in _blocks(itertools.chain(start, rest)):
+            yield _parse_block(first, block)
         return
     context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
     with ProcessPoolExecutor(2, mp_context=context) as pool:
-        pending: deque[Future[list[Parsed]]] = deque()
-        for first, block in _blocks(lines):
+        pending: deque[Future[Block]] = deque()
+        for first, block in _blocks(itertools.chain(start, rest)):
             pending.append(pool.submit(_parse_block, first, block))
             if len(pending) > 4:  # bounded read-ahead
-                yield from pending.popleft().result()
+                yield pending.popleft().result()
         while pending:
-            yield from pending.popleft().result()
+            yield pending.popleft().result()
 
 
 def read_export(lines: Iterable[str]) -> ExportLog:
     """Parse an export strictly and recompute every leaf, chain hash and tree node."""
     log = ExportLog()
-    head = GENESIS
-    last = 0
+    chain = GENESIS.hex()
     tree = merkle.CompactRange()
     levels = log.levels
-    for item in _parsed(lines):
-        if len(item) == 2:
-            log.signed.append(item[1])
-            continue
-        number, index, position, leaf, claimed_chain = item
-        if log.signed:
-            raise ExportError(f"line {number}: an event after the signed heads")
-        if index != log.size or (log.size and position <= last):
-            raise ExportError(f"line {number}: event out of log order", position)
-        head = sha256(head + leaf).digest()
-        if head.hex() != claimed_chain:
-            raise ExportError(
-                f"position {position}: event does not match its hashes or the chain before it",
-                position,
-            )
-        last = position
-        log.positions.append(position)
-        for level, _index, node in tree.append(merkle.leaf_hash(leaf)):
-            if level == len(levels):
-                levels.append([])
-            levels[level].append(node)
+    for block in _parsed(lines):
+        if block.positions:
+            first = block.positions[0]
+            at = f"line {block.first_line}"
+            if log.signed:
+                raise ExportError(f"{at}: an event after the signed heads")
+            if block.indexes[0] != log.size or (log.size and first <= log.positions[-1]):
+                raise ExportError(f"{at}: event out of log order", first)
+            link = sha256(bytes.fromhex(chain) + block.first_leaf).hexdigest()
+            if link != block.first_chain:
+                raise ExportError(
+                    f"position {first}: event does not match its hashes or the chain before it",
+                    first,
+                )
+            chain = block.last_chain
+            log.positions.extend(block.positions)
+            nodes = block.nodes
+            for offset in range(0, len(nodes), 32):
+                for level, _index, node in tree.append(nodes[offset : offset + 32]):
+                    if level == len(levels):
+                        levels.append([])
+                    levels[level].append(node)
+        if block.error is not None:
+            raise block.error
+        log.signed.extend(block.signed)
     return log

@@ -16,6 +16,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from projections.audit import export as export_module
 from projections.audit.export import event_line, signed_line
 from projections.audit.hashing import GENESIS, chain_hash, leaf_hash, state_hash
 from projections.audit.heads import (
@@ -367,3 +368,25 @@ def test_verify_file_answers_with_its_exit_status(
 
     assert verify_file(str(export), str(tmp_path / "missing.pub")) == 2
     assert "cannot verify" in capsys.readouterr().err
+
+
+def test_a_long_export_read_by_two_processes_finds_the_same_faults(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    lines = export_of(synthetic_log())
+    edits: list[Callable[[list[str]], list[str]]] = [
+        lambda ls: ls,
+        lambda ls: [*ls[:4], edited(ls[4], state="{}"), *ls[5:]],  # first line of a block
+        lambda ls: [*ls[:5], edited(ls[5], chain_hash="00" * 32), *ls[6:]],
+        lambda ls: [*ls[:8], ls[9], ls[8], *ls[10:]],  # swapped across blocks
+        lambda ls: [*ls[:7], *ls[8:]],  # a line removed
+        lambda ls: [*ls[:12], ls[3], *ls[12:]],  # an event among the heads
+    ]
+    alone = [verify(edit(list(lines))) for edit in edits]
+    monkeypatch.setattr(export_module, "BLOCK", 4)
+    monkeypatch.setattr(export_module, "PARALLEL_LINES", 8)
+
+    together = [verify(edit(list(lines))) for edit in edits]
+
+    assert together == alone
+    assert alone[0].verified and not any(report.verified for report in alone[1:])
