@@ -2,7 +2,8 @@
 
 The log itself lives in `projections.audit` (pure: hashing, RFC 6962 tree, signed heads,
 export checks), `projections.audit_store` (tables and queries), `projections.audit_sealer`
-(the view that signs) and `projections.audit_reads` (verification, proofs, the export).
+(the view that signs), `projections.audit_reseal` (a deliberate re-seal) and
+`projections.audit_reads` (verification, proofs, the export).
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from domain.application import ValuetrailApplication
 from projections.audit import merkle
 from projections.audit.hashing import ChainBuilder, EventRow, uuid_of
-from projections.audit.heads import Reseal, TreeHead, log_id, utc_now_text
+from projections.audit.heads import TreeHead, log_id, utc_now_text
 from projections.audit.state import DEFAULT_STATE, SealerState, read_state, write_state
 from projections.audit_store import (
     CHAIN_COLUMNS,
@@ -30,8 +30,8 @@ from projections.audit_store import (
     insert_signed,
     latest_head,
 )
-from projections.db import Cursor, ViewDatabase, insert_rows, is_postgres, table_columns
-from projections.runner import observe_batches, rebuild_views
+from projections.db import Cursor, insert_rows, is_postgres, table_columns
+from projections.runner import observe_batches
 from projections.view import Envelope, View, tracked_position
 
 log = logging.getLogger("valuetrail.audit")
@@ -319,38 +319,3 @@ def _holds(cursor: Cursor, head: TreeHead) -> bool:
         (head.tree_size, head.root_hash, head.signature),
     )
     return cursor.fetchone() is not None
-
-
-def reseal(
-    app: ValuetrailApplication,
-    db: ViewDatabase,
-    key: Ed25519PrivateKey,
-    state_path: str,
-    reason: str,
-    *,
-    batch_size: int = 2000,
-) -> tuple[Reseal | None, TreeHead]:
-    """Rebuild the tree from the log as it stands and sign a re-seal statement old head → new.
-
-    Deliberate (`projections rebuild audit_chain --force`): the old heads stay, the statement
-    links the last of them to the new head, and offline verification reports it (exit 3).
-    """
-    view = SealerView(key, state_path=state_path, app=app, sign=False)
-    with db.read() as cursor:
-        found = latest_head(cursor)
-    try:
-        state = read_state(state_path)
-    except ValueError:
-        state = None
-    old = state.head if state and state.head else (found[1] if found else None)
-    rebuild_views(app, db, [view], batch_size=batch_size)
-    with db.transaction() as cursor:
-        tracked = tracked_position(cursor, view.name)
-        tree = view._tree if view._tree and view._tree.position == tracked else Tree()
-        head = TreeHead.sign(key, tree.size, tree.root_hex(), tree.position, utc_now_text())
-        statement = Reseal.sign(key, old, head, reason) if old is not None else None
-        if statement is not None:
-            insert_signed(cursor, statement)
-        insert_signed(cursor, head)
-    write_state(state_path, SealerState(log_id(key), head, None))
-    return statement, head

@@ -14,7 +14,7 @@ from projections.audit.export import ExportError, strict_loads
 from projections.audit.heads import TreeHead, load_or_create_signing_key, load_public_key, log_id
 from projections.audit.verify import Report, verify_lines
 from projections.audit_reads import export_lines, verify_store
-from projections.audit_sealer import reseal
+from projections.audit_reseal import reseal
 from projections.audit_store import VIEW_NAME
 from projections.db import ViewDatabase
 from service.config import Settings

@@ -19,7 +19,8 @@ from projections.audit_reads import (
     consistency_proof,
     inclusion_proof,
 )
-from projections.audit_sealer import SealerHalted, reseal
+from projections.audit_reseal import reseal
+from projections.audit_sealer import SealerHalted
 from projections.audit_store import latest_head
 from projections.runner import rebuild_views
 from tests.integration.audit_store import (
