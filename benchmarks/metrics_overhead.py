@@ -106,6 +106,7 @@ def _env(url: str, home: str, **extra: str) -> dict[str, str]:
         "VALUETRAIL_HOST": "127.0.0.1",
         "VALUETRAIL_WORKERS": str(WORKERS),
         "VALUETRAIL_AUDIT_SIGNING_KEY": str(Path(home) / "audit_signing_key.pem"),
+        "VALUETRAIL_AUDIT_STATE": str(Path(home) / "audit_state.json"),
         "HOME": home,
         **extra,
     }

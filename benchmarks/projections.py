@@ -78,7 +78,8 @@ from benchmarks._common import (
 from domain.application import ValuetrailApplication
 from domain.values import Meta
 from persistence import store_env
-from projections.audit_chain import load_or_create_signing_key, verify_store
+from projections.audit.heads import load_or_create_signing_key
+from projections.audit_reads import verify_store
 from projections.catalog import audit_views, build_projectors
 from projections.db import ViewDatabase, events_table
 from projections.process import open_store
@@ -645,14 +646,16 @@ def rebuild_all(app: ValuetrailApplication, url: str, key_path: str) -> list[Reb
     rebuild`), each paired with a raw read of the log in ABBA order."""
     db = ViewDatabase.from_url(url)
     try:
-        projectors = build_projectors(app, db, audit_views(key_path))
+        projectors = build_projectors(app, db, audit_views(key_path, key_path + ".state.json"))
         names = list(projectors)
         processes = processes_for(url, app.head_position(), len(names))
         rebuilds: list[tuple[str, Callable[[], int]]] = [
             *((name, projector.rebuild) for name, projector in projectors.items()),
             (
                 ALL_VIEWS,
-                lambda: rebuild_in_processes(url, key_path, names, processes=processes),
+                lambda: rebuild_in_processes(
+                    url, key_path, names, processes=processes, state_path=key_path + ".state.json"
+                ),
             ),
         ]
         results = []
@@ -795,6 +798,7 @@ def projector_process(url: str, key_path: str, log_path: Path) -> Iterator[subpr
     env |= {
         "VALUETRAIL_DB": url,
         "VALUETRAIL_AUDIT_SIGNING_KEY": key_path,
+        "VALUETRAIL_AUDIT_STATE": key_path + ".state.json",
         "VALUETRAIL_METRICS": "0",
         "VALUETRAIL_PROJECTOR_PARENT_PID": str(os.getpid()),
     }
@@ -814,9 +818,10 @@ def projector_process(url: str, key_path: str, log_path: Path) -> Iterator[subpr
 
 
 class Sampler:
-    """Polls the series view's tracking position; remembers when each position was first seen."""
+    """Polls a view's tracking position; remembers when each position was first seen."""
 
-    def __init__(self, url: str, interval: float = 0.005) -> None:
+    def __init__(self, url: str, interval: float = 0.005, view: str = SERIES_VIEW) -> None:
+        self.view = view
         self.db = ViewDatabase.from_url(url)
         self.interval = interval
         self.samples: list[tuple[float, int]] = []
@@ -825,7 +830,7 @@ class Sampler:
 
     def position(self) -> int:
         with self.db.read() as cursor:
-            return tracked_position(cursor, SERIES_VIEW)
+            return tracked_position(cursor, self.view)
 
     def run(self) -> None:
         while not self.stop.is_set():
@@ -846,7 +851,14 @@ class Sampler:
         self.db.close()
 
 
-def measure_lag(url: str, key_path: str, history: History, sizes: Sizes, folder: Path) -> Lag:
+def measure_lag(
+    url: str,
+    key_path: str,
+    history: History,
+    sizes: Sizes,
+    folder: Path,
+    view: str = SERIES_VIEW,
+) -> Lag:
     """Write measurements at a steady rate while the projector process runs; lag per measurement.
 
     The schedule is one measurement every 1/rate s; WRITERS threads take its ticks in turn (one
@@ -854,7 +866,7 @@ def measure_lag(url: str, key_path: str, history: History, sizes: Sizes, folder:
     tick is due and writing at once when late.
     """
     app = ValuetrailApplication(env=store_env(url))
-    sampler = Sampler(url)
+    sampler = Sampler(url, view=view)
     benefits = [b.benefit_id for b in history.benefits]
     observed = datetime.now(UTC).date().replace(day=1)
     written: list[tuple[int, float]] = []

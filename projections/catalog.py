@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
 from domain.application import ValuetrailApplication
-from projections.audit_chain import SealerView, load_or_create_signing_key
+from projections.audit.heads import load_or_create_signing_key
+from projections.audit.state import DEFAULT_STATE, STATE_ENV
+from projections.audit_sealer import SealerView
 from projections.db import ViewDatabase
 from projections.decisions import DecisionsView
 from projections.runner import Projector
@@ -22,12 +26,19 @@ VIEW_NAMES = (StatesView.name, SeriesView.name, DecisionsView.name, SealerView.n
 def build_views(app: ValuetrailApplication, extra: tuple[View, ...] = ()) -> dict[str, View]:
     """A fresh instance of every view (the audit chain's sealer is passed in `extra`)."""
     views: list[View] = [StatesView(app), SeriesView(), DecisionsView(), *extra]
+    for view in extra:
+        if isinstance(view, SealerView):
+            view.bind(app)  # the sealer recomputes the log from the stored events
     return {view.name: view for view in views}
 
 
-def audit_views(signing_key_path: str) -> tuple[View, ...]:
-    """The audit chain's sealer, signing with the key in this file (created if missing)."""
-    return (SealerView(load_or_create_signing_key(signing_key_path)),)
+def audit_views(signing_key_path: str, state_path: str | None = None) -> tuple[View, ...]:
+    """The audit log's sealer, signing with the key in this file (created if missing).
+
+    Its last signed head is kept in `state_path` (default: VALUETRAIL_AUDIT_STATE).
+    """
+    state = state_path or os.environ.get(STATE_ENV) or DEFAULT_STATE
+    return (SealerView(load_or_create_signing_key(signing_key_path), state_path=state),)
 
 
 def build_projectors(

@@ -28,7 +28,7 @@ from persistence import store_env
 
 if TYPE_CHECKING:
     from domain.application import ValuetrailApplication
-    from projections.audit_chain import EventRow
+    from projections.audit.hashing import EventRow
 
 
 class Cursor(Protocol):
@@ -270,6 +270,24 @@ def empty_tables(cursor: Cursor, tables: Sequence[str]) -> None:
     else:
         for table in tables:
             cursor.execute(f"DELETE FROM {table}")
+
+
+def is_postgres(cursor: Cursor) -> bool:
+    """Whether the cursor is on PostgreSQL (else SQLite)."""
+    return isinstance(cursor, _PgCursor)
+
+
+def table_columns(cursor: Cursor, table: str) -> set[str]:
+    """The column names of a table in the current schema (empty if there is no such table)."""
+    if isinstance(cursor, _PgCursor):
+        cursor.execute(
+            "SELECT column_name FROM information_schema.columns"
+            " WHERE table_schema = current_schema() AND table_name = ?",
+            (table,),
+        )
+        return {str(row[0]) for row in cursor.fetchall()}
+    cursor.execute(f"PRAGMA table_info({table})")
+    return {str(row[1]) for row in cursor.fetchall()}
 
 
 def insert_rows(cursor: Cursor, table: str, columns: str, rows: Sequence[Sequence[Any]]) -> None:

@@ -23,8 +23,11 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from domain.application import ValuetrailApplication
-from projections.audit_chain import VIEW_NAME as AUDIT_VIEW
-from projections.audit_chain import load_or_create_signing_key, verify_store
+from projections.audit.heads import load_or_create_signing_key
+from projections.audit.state import DEFAULT_STATE, STATE_ENV
+from projections.audit_reads import verify_store
+from projections.audit_sealer import SealerView
+from projections.audit_store import VIEW_NAME as AUDIT_VIEW
 from projections.codec import loads
 from projections.db import ViewDatabase
 from projections.runner import Projector, observe_batches, observe_failures
@@ -91,9 +94,15 @@ class AuditStatus:
 class AuditWatch:
     """Re-verify the whole audit chain every `interval` seconds in a daemon thread."""
 
-    def __init__(self, verify: Callable[[], tuple[bool, str | None]], interval: float) -> None:
+    def __init__(
+        self,
+        verify: Callable[[], tuple[bool, str | None]],
+        interval: float,
+        sealer: SealerView | None = None,
+    ) -> None:
         self.verify = verify
         self.interval = interval
+        self.sealer = sealer
         self.status = AuditStatus()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="audit-verify", daemon=True)
@@ -113,6 +122,12 @@ class AuditWatch:
                 if not verified:
                     log.error("audit chain verification FAILED: %s", reason)
             self._stop.wait(self.interval)
+
+    def verified(self) -> bool | None:
+        """The verdict now: False at once when the sealer halted, else the newest check's."""
+        if self.sealer is not None and self.sealer.halted is not None:
+            return False
+        return self.status.verified
 
     def stop(self) -> None:
         """Stop after the verification in progress, if any."""
@@ -174,11 +189,11 @@ class ProjectorCollector(Collector):
         for view, count in failures.items():
             failed.add_metric([view], count)
         yield failed
-        if self.audit is not None and self.audit.status.verified is not None:
+        if self.audit is not None and (verified := self.audit.verified()) is not None:
             yield _gauge(
                 "valuetrail_audit_chain_verified",
-                "1 if the newest re-verification of the whole audit chain passed, else 0.",
-                1 if self.audit.status.verified else 0,
+                "1 if the audit log verified last time and the sealer is signing, else 0.",
+                1 if verified else 0,
             )
         try:
             yield from self._from_store()
@@ -285,7 +300,11 @@ def start_exporter(
     exporter = Exporter()
     audit = None
     if AUDIT_VIEW in projectors:
-        audit = _audit_watch(app, db, signing_key_path, env)
+        view = projectors[AUDIT_VIEW].view
+        sealer = view if isinstance(view, SealerView) else None
+        state = sealer.state_path if sealer else env.get(STATE_ENV) or DEFAULT_STATE
+        audit = _audit_watch(app, db, signing_key_path, state, env)
+        audit.sealer = sealer
         audit.start()
         exporter._closers.append(audit.stop)
     collector = ProjectorCollector(app, db, list(projectors), audit)
@@ -307,13 +326,17 @@ def start_exporter(
 
 
 def _audit_watch(
-    app: ValuetrailApplication, db: ViewDatabase, signing_key_path: str, env: Mapping[str, str]
+    app: ValuetrailApplication,
+    db: ViewDatabase,
+    signing_key_path: str,
+    state: str,
+    env: Mapping[str, str],
 ) -> AuditWatch:
     public_key = load_or_create_signing_key(signing_key_path).public_key()
     interval = float(env.get(VERIFY_ENV, str(DEFAULT_VERIFY_SECONDS)))
 
     def verify() -> tuple[bool, str | None]:
-        result = verify_store(app, db, public_key)
+        result = verify_store(app, db, public_key, state)
         return result.verified, result.reason
 
     return AuditWatch(verify, interval)

@@ -60,6 +60,7 @@ def rebuild_in_processes(
     *,
     processes: int = 1,
     batch_size: int = 2000,
+    state_path: str | None = None,
 ) -> int:
     """Drop the named views' rows and build them again; returns the events of the log passed.
 
@@ -72,24 +73,30 @@ def rebuild_in_processes(
         processes = 1  # SQLite lets one process write at a time: more would only queue
     groups = shared(names, processes)
     if len(groups) == 1:
-        return rebuild_group(url, signing_key_path, groups[0], batch_size)
+        return rebuild_group(url, signing_key_path, groups[0], batch_size, state_path)
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(len(groups) - 1, mp_context=context) as pool:
         others = [
-            pool.submit(rebuild_group, url, signing_key_path, group, batch_size)
+            pool.submit(rebuild_group, url, signing_key_path, group, batch_size, state_path)
             for group in groups[1:]
         ]
         # The costliest group here, while the others' processes start (about a second each).
-        here = rebuild_group(url, signing_key_path, groups[0], batch_size)
+        here = rebuild_group(url, signing_key_path, groups[0], batch_size, state_path)
         return max([here, *(rebuilt.result() for rebuilt in others)])
 
 
-def rebuild_group(url: str, signing_key_path: str, names: Sequence[str], batch_size: int) -> int:
+def rebuild_group(
+    url: str,
+    signing_key_path: str,
+    names: Sequence[str],
+    batch_size: int,
+    state_path: str | None = None,
+) -> int:
     """Rebuild these views in one pass over the log, with connections of this process's own."""
     app = open_store(url)
     db = ViewDatabase.from_url(url)
     try:
-        views = build_views(app, audit_views(signing_key_path))
+        views = build_views(app, audit_views(signing_key_path, state_path))
         return rebuild_views(app, db, [views[name] for name in names], batch_size=batch_size)
     finally:
         db.close()

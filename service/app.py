@@ -19,6 +19,7 @@ from service import (
     analytics,
     api_keys,
     audit,
+    audit_log,
     benefits,
     initiatives,
     measurements,
@@ -47,6 +48,7 @@ BLUEPRINTS = [
     benefits.blp,
     measurements.blp,
     audit.blp,
+    audit_log.blp,
     api_keys.blp,
 ]
 _BODY_METHODS = {"POST", "PUT", "PATCH"}

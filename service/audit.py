@@ -1,4 +1,4 @@
-"""The auditor's resources: decision trail, decision context, event feed and the hash chain."""
+"""The auditor's resources: decision trail, decision context and the event feed."""
 
 from __future__ import annotations
 
@@ -15,8 +15,7 @@ from flask.views import MethodView
 
 from domain.errors import NotFoundError
 from domain.values import DECISIONS
-from projections.audit_chain import VIEW_NAME as AUDIT_CHAIN
-from projections.audit_chain import export_lines, public_key_pem, verify_store
+from projections.audit_store import VIEW_NAME as AUDIT_CHAIN
 from projections.decisions import DecisionsView
 from projections.states import StatesView
 from projections.trail import TrailFilter, chain_hashes, decision_by_id, decisions
@@ -39,7 +38,6 @@ from service.reads import (
     keyset_page,
     next_url,
     position_field,
-    signing_key,
     views,
 )
 from service.schemas.common import Instant, schema
@@ -153,18 +151,6 @@ class AuditEventList(ma.Schema):
 
     events = ma.fields.List(ma.fields.Nested(AuditEvent))
     next_cursor = ma.fields.String(allow_none=True)
-
-
-class VerifyResponse(ma.Schema):
-    """The chain recomputed from the stored events (DESIGN §5.5)."""
-
-    verified = ma.fields.Boolean()
-    events_checked = ma.fields.Integer()
-    head_position = ma.fields.Integer()
-    head_hash = ma.fields.String(allow_none=True)
-    first_bad_position = ma.fields.Integer(allow_none=True)
-    reason = ma.fields.String(allow_none=True)
-    unsealed_events = ma.fields.Integer()
 
 
 # -- presentation ----------------------------------------------------------------------------
@@ -301,45 +287,3 @@ class Events(MethodView):
             link = next_url(after=next_cursor)
             headers["Link"] = f'<{link}>; rel="next"'
         return json_response({"events": events, "next_cursor": next_cursor}, headers=headers)
-
-
-@blp.route("/audit/verify")
-class Verify(MethodView):
-    """Recompute the hash chain."""
-
-    @blp.arguments(FreshArgs, location="query")
-    @blp.response(200, VerifyResponse)
-    @require(AUDIT)
-    def get(self, args: dict[str, Any]) -> Any:
-        """Recompute the chain from the stored events; report the first position that differs."""
-        fresh([AUDIT_CHAIN], args.get("min_position"))
-        result = verify_store(application(), views(), signing_key().public_key())
-        return json_response(result.as_dict())
-
-
-@blp.route("/audit/export")
-class Export(MethodView):
-    """Every sealed event with its hashes, and the latest signed checkpoint."""
-
-    @blp.arguments(FreshArgs, location="query")
-    @blp.response(200, TEXT, content_type=NDJSON, description="JSON Lines, streamed")
-    @require(AUDIT)
-    def get(self, args: dict[str, Any]) -> Any:
-        """Stream the export (JSON Lines) that `valuetrail audit verify` checks offline."""
-        fresh([AUDIT_CHAIN], args.get("min_position"))
-        # The lines need no request context: it is gone by the time the stream is read.
-        lines = export_lines(application(), views(), public_key_pem(signing_key()))
-        response = flask.Response(lines, mimetype=NDJSON)
-        response.headers["Content-Disposition"] = 'attachment; filename="valuetrail-audit.jsonl"'
-        return response
-
-
-@blp.route("/audit/public-key")
-class PublicKey(MethodView):
-    """The key that signs checkpoints."""
-
-    @blp.response(200, TEXT, content_type=PEM, description="Ed25519 public key, PEM")
-    @require(AUDIT)
-    def get(self) -> Any:
-        """The Ed25519 public key (PEM, SubjectPublicKeyInfo) that verifies checkpoints."""
-        return flask.Response(public_key_pem(signing_key()), mimetype=PEM)

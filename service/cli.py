@@ -24,13 +24,12 @@ from domain.application import ValuetrailApplication
 from domain.errors import DomainError
 from domain.values import Meta
 from projections import process
-from projections.audit_chain import VIEW_NAME as AUDIT_CHAIN
-from projections.audit_chain import load_or_create_signing_key, verify_store
+from projections.audit_store import VIEW_NAME as AUDIT_CHAIN
 from projections.catalog import VIEW_NAMES, audit_views, build_projectors
 from projections.db import ViewDatabase
 from projections.rebuild import processes_for, rebuild_in_processes
 from projections.runner import Projector
-from service import audit_cli
+from service import audit_cli, witness
 from service.app import build_application, create_app
 from service.config import Settings
 from service.demo import load_demo
@@ -141,7 +140,9 @@ def _projectors(settings: Settings, app: ValuetrailApplication) -> Iterator[dict
     """A projector per view (the audit sealer included), view tables created."""
     db = ViewDatabase.from_url(settings.db)
     try:
-        yield build_projectors(app, db, audit_views(settings.audit_signing_key))
+        yield build_projectors(
+            app, db, audit_views(settings.audit_signing_key, settings.audit_state)
+        )
     finally:
         db.close()
 
@@ -210,14 +211,27 @@ def cmd_projections_rebuild(args: argparse.Namespace, settings: Settings) -> int
                         "(or the service) before rebuilding"
                     )
             if AUDIT_CHAIN in names:
-                _check_chain_before_reseal(app, projectors[AUDIT_CHAIN].db, settings, args.force)
+                refusal = audit_cli.check_before_rebuild(
+                    app, projectors[AUDIT_CHAIN].db, settings, args.force
+                )
+                if refusal:
+                    raise CommandError(refusal)
+                if args.force:  # re-sealed here, with a signed statement; the rest as usual
+                    names.remove(AUDIT_CHAIN)
+                    print(audit_cli.reseal_log(app, projectors[AUDIT_CHAIN].db, settings))
+                    if not names:
+                        return 0
             # One pass over the log per process, each event decoded once for its views.
             processes = args.processes or processes_for(
                 settings.db, app.head_position(), len(names)
             )
             started = time.perf_counter()
             count = rebuild_in_processes(
-                settings.db, settings.audit_signing_key, names, processes=processes
+                settings.db,
+                settings.audit_signing_key,
+                names,
+                processes=processes,
+                state_path=settings.audit_state,
             )
             elapsed = time.perf_counter() - started
     rate = count / elapsed if elapsed > 0 else 0.0
@@ -241,43 +255,16 @@ def _positive(text: str) -> int:
     return number
 
 
-def _check_chain_before_reseal(
-    app: ValuetrailApplication, db: ViewDatabase, settings: Settings, force: bool
-) -> None:
-    """Refuse to re-seal a log whose sealed chain no longer verifies, unless forced.
-
-    A rebuild of the audit chain seals whatever the log holds now, so it would bless any
-    edit, deletion or reordering made since the events were first sealed.
-    """
-    public_key = load_or_create_signing_key(settings.audit_signing_key).public_key()
-    result = verify_store(app, db, public_key)
-    if result.verified and not force:
-        return
-    if result.verified:
-        finding = f"the existing chain verifies ({result.events_checked} events)"
-    else:
-        finding = f"the existing chain does NOT verify ({result.reason})"
-        if result.first_bad_position is not None:
-            finding += f"; first bad position {result.first_bad_position}"
-    if not force:
-        raise CommandError(
-            f"refusing to rebuild {AUDIT_CHAIN}: {finding}. A rebuild would re-seal the log as it "
-            "stands and hide that. Investigate first (GET /api/v1/audit/verify, "
-            "docs/AUDITING.md); pass --force to re-seal anyway"
-        )
-    print(
-        f"valuetrail: warning: --force: re-sealing {AUDIT_CHAIN} over the log as it stands now; "
-        f"{finding}. The stored chain and checkpoints are replaced: /audit/verify and new "
-        "exports will accept the log as it is now; only exports taken before now can show "
-        "what changed",
-        file=sys.stderr,
-        flush=True,
+def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
+    """Check an export offline against a trusted public key (no database, no server)."""
+    return audit_cli.verify_file(
+        args.file, args.public_key, previous=args.previous, trusted=args.trusted_head
     )
 
 
-def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
-    """Check an export offline against a trusted public key (no database, no server)."""
-    return audit_cli.verify_file(args.file, args.public_key)
+def cmd_audit_witness(args: argparse.Namespace, settings: Settings) -> int:
+    """Check a running log's latest head against the one seen last (the auditor's cron job)."""
+    return witness.run(args.url, args.public_key, args.state, os.environ.get(witness.TOKEN_ENV))
 
 
 def cmd_audit_export(args: argparse.Namespace, settings: Settings) -> int:
@@ -287,14 +274,13 @@ def cmd_audit_export(args: argparse.Namespace, settings: Settings) -> int:
             f"no audit signing key at {settings.audit_signing_key} (VALUETRAIL_AUDIT_SIGNING_KEY);"
             " nothing has been sealed with it"
         )
-    key = load_or_create_signing_key(settings.audit_signing_key)
     with _opened(settings, create_tables=False) as app:
         db = ViewDatabase.from_url(settings.db)
         try:
             if args.output in (None, "-"):
-                return audit_cli.export_to(app, db, key, sys.stdout)
+                return audit_cli.export_to(app, db, sys.stdout)
             with open(args.output, "w", encoding="utf-8") as out:
-                code = audit_cli.export_to(app, db, key, out)
+                code = audit_cli.export_to(app, db, out)
             print(f"wrote {args.output}", file=sys.stderr)
             return code
         finally:
@@ -412,8 +398,8 @@ def build_parser() -> argparse.ArgumentParser:
     rebuild.add_argument(
         "--force",
         action="store_true",
-        help=f"rebuild {AUDIT_CHAIN} even if the existing chain does not verify (re-seals "
-        "the log as it stands, hiding earlier tampering)",
+        help=f"rebuild {AUDIT_CHAIN} even if the log does not verify: re-seals the log as it "
+        "stands and signs a re-seal statement (offline verify then exits 3)",
     )
     rebuild.add_argument(
         "--processes",
@@ -434,6 +420,13 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument(
         "--public-key", required=True, metavar="KEY", help="the trusted public key (PEM)"
     )
+    earlier = verify.add_mutually_exclusive_group()
+    earlier.add_argument("--previous", metavar="OLD", help="an older export the log must extend")
+    earlier.add_argument("--trusted-head", metavar="HEAD", help="a signed head (JSON) to extend")
+    watch = _command(audit_commands, "witness", cmd_audit_witness, "check a running log (cron)")
+    watch.add_argument("--url", required=True, help="the API root, e.g. http://host:8000/api/v1")
+    watch.add_argument("--public-key", required=True, metavar="KEY", help="trusted key (PEM)")
+    watch.add_argument("--state", required=True, metavar="FILE", help="the head seen last")
     export = _command(audit_commands, "export", cmd_audit_export, "write an export")
     export.add_argument("--output", "-o", metavar="FILE", help="file to write (default stdout)")
 

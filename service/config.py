@@ -21,6 +21,8 @@ class Settings:
     port: int = 8000
     workers: int = 2
     audit_signing_key: str = "var/audit_signing_key.pem"
+    #: The audit sealer's last signed head, kept outside the database (DESIGN §5.5).
+    audit_state: str = "var/audit_state.json"
     log_format: str = "text"
     max_body_bytes: int = 1024 * 1024
     read_wait_seconds: float = 5.0
@@ -45,6 +47,7 @@ class Settings:
             port=int(env.get("VALUETRAIL_PORT", "8000")),
             workers=int(env.get("VALUETRAIL_WORKERS", "2")),
             audit_signing_key=env.get("VALUETRAIL_AUDIT_SIGNING_KEY", "var/audit_signing_key.pem"),
+            audit_state=env.get("VALUETRAIL_AUDIT_STATE", "var/audit_state.json"),
             log_format=log_format,
             metrics=env.get("VALUETRAIL_METRICS", "1").strip().lower() not in _OFF,
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import threading
 from collections.abc import Sequence
 from typing import Any, cast
@@ -12,8 +13,9 @@ import flask
 import marshmallow as ma
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from projections.audit_chain import VIEW_NAME as AUDIT_CHAIN
-from projections.audit_chain import SealerView, load_or_create_signing_key
+from projections.audit.heads import load_or_create_signing_key
+from projections.audit_sealer import SealerHalted, SealerView
+from projections.audit_store import VIEW_NAME as AUDIT_CHAIN
 from projections.catalog import build_projectors
 from projections.db import ViewDatabase
 from projections.runner import Projector, wait_for_position
@@ -74,7 +76,8 @@ def _projectors(names: Sequence[str]) -> dict[str, Projector]:
     projectors = cast(dict[str, Projector], extensions["valuetrail.projectors"])
     if AUDIT_CHAIN in names and AUDIT_CHAIN not in projectors:
         # Only audit reads need the chain, so only they need the signing key.
-        sealer = Projector(application(), views(), SealerView(signing_key()))
+        view = SealerView(signing_key(), state_path=settings().audit_state, app=application())
+        sealer = Projector(application(), views(), view)
         sealer.setup()
         projectors[AUDIT_CHAIN] = sealer
     return projectors
@@ -92,7 +95,9 @@ def fresh(names: Sequence[str], min_position: int | None) -> None:
         with _inline_lock:
             projectors = _projectors(names)
             for name in names:
-                projectors[name].catch_up()
+                # A halted sealer seals nothing more; /audit/verify says why.
+                with contextlib.suppress(SealerHalted):
+                    projectors[name].catch_up()
         return
     if min_position is None:
         return

@@ -126,3 +126,23 @@ def pytest_runtest_makereport(
             f"PostgreSQL test skipped but {REQUIRE_POSTGRES_ENV}=1 requires it to run: {reason}"
         )
     return report
+
+
+@pytest.fixture(autouse=True, scope="module")
+def module_audit_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The audit sealer state of apps a module shares (set before they are built)."""
+    path = tmp_path_factory.mktemp("audit") / "audit_state.json"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("VALUETRAIL_AUDIT_STATE", str(path))
+        yield path
+
+
+@pytest.fixture(autouse=True)
+def audit_state_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test's own audit sealer state (VALUETRAIL_AUDIT_STATE), as each has its own store.
+
+    The sealer trusts the head in this file: one shared by two stores would make it halt.
+    """
+    path = tmp_path / "audit_state.json"
+    monkeypatch.setenv("VALUETRAIL_AUDIT_STATE", str(path))
+    return path

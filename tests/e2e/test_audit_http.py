@@ -13,7 +13,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
-from projections.audit_chain import verify_export
+from projections.audit.heads import load_public_key
+from projections.audit.verify import verify_lines
 from service.app import create_app
 from tests.e2e.conftest import ADMIN_TOKEN, PROBLEM_JSON, Api, decision, expect, measurement_body
 
@@ -24,6 +25,10 @@ AUDIT_ROUTES = (
     "/audit/verify",
     "/audit/export",
     "/audit/public-key",
+    "/audit/tree-heads",
+    "/audit/tree-heads/latest",
+    "/audit/proof/inclusion?position=1&tree_size=1",
+    "/audit/proof/consistency?first=1&second=2",
 )
 DECISION_FIELDS = {
     "decision_id",
@@ -240,15 +245,15 @@ def test_the_event_feed_refuses_a_bad_position_or_limit(board: Board) -> None:
         assert response.status_code == 422, query
 
 
-def test_the_chain_verifies(board: Board) -> None:
+def test_the_log_verifies(board: Board) -> None:
     result = board.get("/audit/verify")
     head = board.api.vt.head_position()
 
     assert result["verified"] is True
-    assert result["first_bad_position"] is None
-    assert (result["events_checked"], result["head_position"]) == (head, head)
-    last = board.get("/audit/events", after=head - 1)["events"][0]
-    assert result["head_hash"] == last["chain_hash"]
+    assert result["first_bad_position"] is None and result["reason"] is None
+    assert (result["events_checked"], result["tree_size"], result["unsealed"]) == (head, head, 0)
+    assert (result["sealed_position"], result["log_head_position"]) == (head, head)
+    assert result["root_hash"] == board.get("/audit/tree-heads/latest")["root_hash"]
 
 
 def test_the_export_streams_every_event_and_verifies_offline(board: Board) -> None:
@@ -259,13 +264,15 @@ def test_the_export_streams_every_event_and_verifies_offline(board: Board) -> No
     assert response.mimetype == "application/x-ndjson"
     lines = response.get_data(as_text=True).splitlines()
     records = [json.loads(line) for line in lines]
-    *events, trailer = records
+    events = [r for r in records if "index" in r]
+    heads = records[len(events) :]
     assert [e["position"] for e in events] == list(range(1, board.api.vt.head_position() + 1))
-    assert trailer["public_key"] == pem
-    assert trailer["checkpoint"]["position"] == events[-1]["position"]
+    assert [e["index"] for e in events] == list(range(len(events)))
+    assert heads == board.get("/audit/tree-heads", limit=1000)["items"]
+    assert heads[-1]["position"] == events[-1]["position"]
     feed = board.get("/audit/events", limit=1000)["events"]
     assert [e["chain_hash"] for e in events] == [e["chain_hash"] for e in feed]
-    assert verify_export(lines, pem).verified is True
+    assert verify_lines(lines, load_public_key(pem)).verified is True
 
 
 def test_the_public_key_is_an_ed25519_pem(board: Board) -> None:

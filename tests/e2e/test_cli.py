@@ -17,8 +17,8 @@ import pytest
 
 from domain.application import ValuetrailApplication
 from persistence import MEMORY_MODULE
-from projections.audit_chain import VIEW_NAME as AUDIT_CHAIN
-from projections.audit_chain import load_or_create_signing_key, public_key_pem
+from projections.audit.heads import load_or_create_signing_key, public_key_pem
+from projections.audit_store import VIEW_NAME as AUDIT_CHAIN
 from projections.catalog import build_views
 from projections.process import ProjectorConfig
 from service.app import build_application
@@ -362,7 +362,9 @@ def test_an_export_verifies_offline_and_an_edited_one_does_not(
     code, _out, err = run(capsys, "audit", "export", "--output", str(export))
 
     assert code == 0, err
-    assert len(export.read_text().splitlines()) == head + 1
+    lines = export.read_text().splitlines()
+    assert sum(1 for line in lines if line.startswith('{"index"')) == head
+    assert lines[-1].startswith('{"tree_size":')
     code, out, _err = run(capsys, "audit", "verify", str(export), "--public-key", str(public_key))
     assert code == 0
     assert out.startswith(f"verified: {head} events")
@@ -395,7 +397,7 @@ def raise_a_stored_measurement(url: str) -> int:
 
 
 def test_rebuilding_the_audit_chain_refuses_to_reseal_a_tampered_log_unless_forced(
-    db: str, capsys: pytest.CaptureFixture[str]
+    db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     run(capsys, "db", "init")
     head = write_history(db)
@@ -415,13 +417,23 @@ def test_rebuilding_the_audit_chain_refuses_to_reseal_a_tampered_log_unless_forc
     code, out, err = run(capsys, "projections", "rebuild", "audit_chain", "--force")
 
     assert code == 0
-    assert out.startswith(f"audit_chain: rebuilt from {head} events")
+    assert out.startswith(f"audit_chain: re-sealed {head} events")
+    assert "re-seal statement signed" in out
     assert "warning: --force" in err
     assert f"first bad position {bad}" in err
-    # The edit is now sealed: the chain verifies and a plain rebuild is allowed again.
+    # The edit is now sealed: the log verifies and a plain rebuild is allowed again…
     code, _out, err = run(capsys, "projections", "rebuild", "audit_chain")
     assert code == 0, err
     assert "warning" not in err
+    # …but every export from now on shows the re-seal, and offline verify never exits 0.
+    export, public_key = tmp_path / "export.jsonl", tmp_path / "public.pem"
+    public_key.write_text(
+        public_key_pem(load_or_create_signing_key(str(tmp_path / "var" / "audit.pem")))
+    )
+    run(capsys, "audit", "export", "--output", str(export))
+    code, out, _err = run(capsys, "audit", "verify", str(export), "--public-key", str(public_key))
+    assert code == 3
+    assert "RE-SEALED" in out
 
 
 def test_audit_export_without_a_signing_key_says_so(

@@ -213,6 +213,14 @@ POLICY: dict[tuple[str, str], Route] = {
     ("GET", "/audit/public-key"): Route(
         AUDITORS, lambda a, w: Call(mimetype="application/x-pem-file")
     ),
+    ("GET", "/audit/tree-heads"): Route(AUDITORS),
+    ("GET", "/audit/tree-heads/latest"): Route(AUDITORS),
+    ("GET", "/audit/proof/inclusion"): Route(
+        AUDITORS, lambda a, w: Call(query={"position": "1", "tree_size": "1"})
+    ),
+    ("GET", "/audit/proof/consistency"): Route(
+        AUDITORS, lambda a, w: Call(query={"first": "1", "second": "1"})
+    ),
     # -- API keys
     ("GET", "/api-keys"): Route(ADMINS),
     ("POST", "/api-keys"): Route(ADMINS, lambda a, w: Call(201, {"name": "n", "role": "ingest"})),

@@ -71,7 +71,8 @@ def test_event_rows_page_from_a_position(store: tuple[ValuetrailApplication, Vie
         == [row for row in expected if row[0] > middle][:5]
     )
     assert db.event_rows(table, expected[-1][0], 5, schema=schema) == []
-    assert list(stream_event_rows(app, db, page_size=7)) == expected
+    assert list(stream_event_rows(app, db)) == expected
+    assert list(stream_event_rows(app, db, up_to=middle)) == [r for r in expected if r[0] <= middle]
 
 
 def test_the_projectors_woken_database_reads_the_same_rows(

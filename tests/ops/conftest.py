@@ -139,6 +139,7 @@ def start_server(
         "VALUETRAIL_WORKERS": str(workers),
         "VALUETRAIL_PROJECTOR_METRICS_PORT": str(metrics_port),
         "VALUETRAIL_AUDIT_SIGNING_KEY": str(folder / "audit_signing_key.pem"),
+        "VALUETRAIL_AUDIT_STATE": str(folder / "audit_state.json"),
         "VALUETRAIL_AUDIT_VERIFY_SECONDS": "1",
         "HOME": str(folder),
         **(env or {}),

@@ -1,101 +1,98 @@
-"""The audit chain's hashing, signatures, sealing and offline verification, with no database."""
+"""The audit log's hashing, signed heads and offline verification of exports, with no database."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
-import sqlite3
 import stat
 import struct
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import SimpleNamespace
 from uuid import UUID
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from eventsourcing.persistence import Notification
 
-from projections.audit_chain import (
-    GENESIS,
-    Checkpoint,
-    SealerView,
-    chain_hash,
-    checkpoint_line,
-    event_line,
-    latest_checkpoint,
-    leaf_hash,
+from projections.audit import export as export_module
+from projections.audit.export import event_line, signed_line
+from projections.audit.hashing import GENESIS, chain_hash, leaf_hash, state_hash
+from projections.audit.heads import (
+    Reseal,
+    TreeHead,
     load_or_create_signing_key,
+    log_id,
     public_key_pem,
-    sign_checkpoint,
-    state_hash,
-    verify_checkpoint,
-    verify_export,
-    verify_log,
 )
-from projections.view import TRACKING_DDL, Envelope, track, tracked_position
+from projections.audit.verify import Report, verify_lines
 from service.audit_cli import verify_file
+from tests.unit import rfc9162
 
 KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
 OTHER_KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(1, 33)))
 PEM = public_key_pem(KEY)
 SIGNED_AT = "2025-01-31T12:00:00.000000+00:00"
-FIRST = datetime(2025, 1, 1, tzinfo=UTC)
 AGGREGATES = [UUID(int=n * 0x1111_1111_1111_1111) for n in range(1, 4)]
 #: Log positions with a gap at 7, as a PostgreSQL sequence leaves after a rolled-back insert.
 POSITIONS = [1, 2, 3, 4, 5, 6, 8, 9, 10, 11, 12, 13]
 
 
-def synthetic_log(positions: Sequence[int] = POSITIONS) -> list[Notification]:
+Event = tuple[int, UUID, int, str, bytes]
+
+
+def synthetic_log(positions: Sequence[int] = POSITIONS) -> list[Event]:
     """Stored events of three aggregates, JSON states, in log order."""
     versions = dict.fromkeys(AGGREGATES, 0)
     log = []
     for position in positions:
         aggregate = AGGREGATES[position % 3]
         state = json.dumps({"amount": f"{position}.50", "note": f"event {position} — £"})
-        log.append(
-            Notification(
-                id=position,
-                originator_id=aggregate,
-                originator_version=versions[aggregate],
-                topic="valuetrail.benefit.MeasurementRecorded.v1",
-                state=state.encode("utf-8"),
-            )
-        )
+        topic = "valuetrail.benefit.MeasurementRecorded.v1"
+        log.append((position, aggregate, versions[aggregate], topic, state.encode("utf-8")))
         versions[aggregate] += 1
     return log
 
 
-def chain_of(log: Sequence[Notification]) -> list[tuple[int, str]]:
-    """(position, chain hash) of each event, computed with the public functions only."""
-    head, sealed = GENESIS, []
-    for n in log:
-        assert isinstance(n.originator_id, UUID)
-        leaf = leaf_hash(n.id, n.originator_id, n.originator_version, n.topic, n.state)
+def event_lines(log: Sequence[Event]) -> tuple[list[str], list[bytes]]:
+    """Export lines of the events, and their leaves (computed with the public functions)."""
+    lines, leaves, head = [], [], GENESIS
+    for index, (position, ident, version, topic, state) in enumerate(log):
+        leaf = leaf_hash(position, ident, version, topic, state)
         head = chain_hash(head, leaf)
-        sealed.append((n.id, head.hex()))
-    return sealed
+        row = (position, ident.bytes, version, topic, state)
+        lines.append(event_line(index, row, (state_hash(state).hex(), leaf.hex(), head.hex())))
+        leaves.append(leaf)
+    return lines, leaves
 
 
-def export_of(log: Sequence[Notification], key: Ed25519PrivateKey = KEY) -> list[str]:
-    """An export of a sealed log, with the checkpoint at its last event."""
-    lines, head = [], GENESIS
-    for n in log:
-        assert isinstance(n.originator_id, UUID)
-        leaf = leaf_hash(n.id, n.originator_id, n.originator_version, n.topic, n.state)
-        head = chain_hash(head, leaf)
-        lines.append(event_line(n, (state_hash(n.state).hex(), leaf.hex(), head.hex())))
-    checkpoint = sign_checkpoint(key, log[-1].id, head.hex(), SIGNED_AT)
-    return [*lines, checkpoint_line(checkpoint, public_key_pem(key))]
+def head_of(
+    log: Sequence[Event], size: int, key: Ed25519PrivateKey = KEY, at: str = SIGNED_AT
+) -> TreeHead:
+    """A signed head over the first `size` events (root by the independent reference)."""
+    leaves = event_lines(log[:size])[1]
+    position = log[size - 1][0] if size else 0
+    return TreeHead.sign(key, size, rfc9162.mth(leaves).hex(), position, at)
 
 
-def with_state(line: str, state: str) -> str:
-    """An export line whose state text is replaced (hashes left as they were)."""
-    record = json.loads(line)
-    record["state"] = state
-    return json.dumps(record) + "\n"
+def export_of(
+    log: Sequence[Event], sizes: Sequence[int] | None = None, key: Ed25519PrivateKey = KEY
+) -> list[str]:
+    """An export: the events, then heads at these sizes (default: empty, half, all)."""
+    lines = event_lines(log)[0]
+    chosen = [0, len(log) // 2, len(log)] if sizes is None else sizes
+    return [*lines, *(signed_line(head_of(log, size, key)) for size in chosen)]
+
+
+def verify(lines: Sequence[str], **options: object) -> Report:
+    """Verify export lines with the public key of KEY."""
+    return verify_lines(lines, KEY.public_key(), **options)  # type: ignore[arg-type]
+
+
+def edited(line: str, **changes: object) -> str:
+    """An export line with some members replaced (hashes left as they were)."""
+    return json.dumps({**json.loads(line), **changes}, separators=(",", ":")) + "\n"
 
 
 # -- hashing ---------------------------------------------------------------------------------
@@ -137,18 +134,7 @@ def test_fields_cannot_slide_into_each_other() -> None:
     assert leaf_hash(1, ident, 2, "t", b"{}") != leaf_hash(2, ident, 1, "t", b"{}")
 
 
-# -- keys and checkpoints --------------------------------------------------------------------
-
-
-def test_a_checkpoint_verifies_with_its_key_only_and_unaltered() -> None:
-    checkpoint = sign_checkpoint(KEY, 1000, "ab" * 32, SIGNED_AT)
-
-    assert checkpoint.message() == f"valuetrail-checkpoint:1000:{'ab' * 32}:{SIGNED_AT}".encode()
-    assert verify_checkpoint(KEY.public_key(), checkpoint)
-    assert not verify_checkpoint(OTHER_KEY.public_key(), checkpoint)
-    assert not verify_checkpoint(KEY.public_key(), replace(checkpoint, position=1001))
-    assert not verify_checkpoint(KEY.public_key(), replace(checkpoint, chain_hash="cd" * 32))
-    assert not verify_checkpoint(KEY.public_key(), replace(checkpoint, signature="not base64!"))
+# -- keys and signed heads ------------------------------------------------------------------
 
 
 def test_the_signing_key_file_is_created_private_then_reused(tmp_path: Path) -> None:
@@ -171,257 +157,198 @@ def test_a_file_that_is_not_an_ed25519_key_is_refused(tmp_path: Path) -> None:
         load_or_create_signing_key(str(path))
 
 
-# -- verifying a log against its seal --------------------------------------------------------
+def test_a_head_is_signed_over_the_documented_message_with_the_log_id() -> None:
+    head = TreeHead.sign(KEY, 12, "ab" * 32, 13, SIGNED_AT)
+    der = KEY.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    log = hashlib.sha256(der).hexdigest()
+    message = f"valuetrail-tree-head:v1:{log}:12:{'ab' * 32}:13:{SIGNED_AT}".encode()
+
+    assert log_id(KEY) == log
+    KEY.public_key().verify(base64.b64decode(head.signature), message)  # raises if not
+    assert head.verify(KEY.public_key())
+    assert not head.verify(OTHER_KEY.public_key())
+    assert not replace(head, tree_size=13).verify(KEY.public_key())
+    assert not replace(head, signature="not base64!").verify(KEY.public_key())
 
 
-def test_an_untouched_log_verifies_and_newer_events_are_only_unsealed() -> None:
-    log = synthetic_log()
-    sealed = chain_of(log)[:9]
+def test_a_reseal_statement_is_signed_over_the_documented_message() -> None:
+    old, new = head_of(synthetic_log(), 5), head_of(synthetic_log(), 12)
+    statement = Reseal.sign(KEY, old, new, "restored after an incident")
+    message = (
+        f"valuetrail-reseal:v1:{log_id(KEY)}:5:{old.root_hash}:12:{new.root_hash}:"
+        f"{statement.signed_at}"
+    ).encode()
 
-    result = verify_log(log, sealed)
-
-    assert result.verified
-    assert (result.events_checked, result.head_position) == (9, log[8].id)
-    assert result.head_hash == sealed[-1][1]
-    assert result.unsealed_events == 3
-
-
-def test_an_edited_event_is_found_at_its_position() -> None:
-    log = synthetic_log()
-    sealed = chain_of(log)
-    log[4] = replace(log[4], state=log[4].state.replace(b"5.50", b"9.50"))
-
-    result = verify_log(log, sealed)
-
-    assert not result.verified
-    assert result.first_bad_position == 5
-    assert (result.events_checked, result.head_position) == (4, 4)
-
-
-def test_a_deleted_event_is_found_at_its_position() -> None:
-    log = synthetic_log()
-    sealed = chain_of(log)
-
-    assert verify_log(log[:6] + log[7:], sealed).first_bad_position == 8
-    assert verify_log(log[:-1], sealed).first_bad_position == 13  # the newest event
-
-
-def test_swapped_events_are_found_at_the_earlier_position() -> None:
-    log = synthetic_log()
-    sealed = chain_of(log)
-    a, b = log[2], log[9]  # positions 3 and 11
-    log[2] = replace(b, id=a.id)
-    log[9] = replace(a, id=b.id)
-
-    assert verify_log(log, sealed).first_bad_position == 3
-
-
-def test_an_inserted_event_is_found_at_its_position() -> None:
-    log = synthetic_log()
-    sealed = chain_of(log)
-    log.insert(6, replace(log[6], id=7))
-
-    assert verify_log(log, sealed).first_bad_position == 7
-
-
-def test_a_checkpoint_must_be_signed_by_the_key_and_match_the_chain() -> None:
-    log = synthetic_log()
-    sealed = chain_of(log)
-    good = sign_checkpoint(KEY, 13, sealed[-1][1], SIGNED_AT)
-    forged = sign_checkpoint(KEY, 13, "00" * 32, SIGNED_AT)
-    public = KEY.public_key()
-
-    assert verify_log(log, sealed, checkpoint=good, public_key=public).verified
-    assert not verify_log(log, sealed, checkpoint=forged, public_key=public).verified
-    assert not verify_log(log, sealed, checkpoint=good, public_key=OTHER_KEY.public_key()).verified
-    missing = verify_log(log, sealed, checkpoint=None, public_key=public)
-    assert not missing.verified
-    assert missing.reason == "no signed checkpoint covers the chain"
+    KEY.public_key().verify(base64.b64decode(statement.signature), message)
+    assert statement.verify(KEY.public_key())
+    assert not replace(statement, new_tree_size=11).verify(KEY.public_key())
+    assert json.loads(signed_line(statement)).keys() == {"reseal", "signature"}
 
 
 # -- offline verification of an export -------------------------------------------------------
 
 
 def test_a_genuine_export_verifies() -> None:
-    result = verify_export(export_of(synthetic_log()), PEM)
+    report = verify(export_of(synthetic_log()))
 
-    assert result.verified
-    assert (result.events_checked, result.head_position) == (12, 13)
-
-
-def test_an_empty_export_verifies() -> None:
-    assert verify_export([checkpoint_line(None, PEM)], PEM).verified
+    assert report.verified, report.reason
+    assert (report.events_checked, report.tree_size, report.sealed_position) == (12, 12, 13)
+    assert report.root_hash == head_of(synthetic_log(), 12).root_hash
 
 
-@pytest.mark.parametrize("index", [0, 5, 11])
-def test_any_changed_character_of_a_state_is_found_at_its_position(index: int) -> None:
+def test_an_export_without_a_head_fails_even_when_empty() -> None:
+    assert not verify([]).verified
+    assert "no signed tree head" in (verify([]).reason or "")
+    assert not verify(event_lines(synthetic_log())[0]).verified
+    assert verify(export_of([], [0])).verified  # the empty log, with its empty head
+
+
+@pytest.mark.parametrize("index", range(12))
+def test_any_changed_state_is_found_at_its_position(index: int) -> None:
     lines = export_of(synthetic_log())
-    position = json.loads(lines[index])["position"]
-    state = json.loads(lines[index])["state"]
+    lines[index] = edited(lines[index], state='{"amount":"9.50"}')
 
-    for offset in range(len(state)):
-        changed = "X" if state[offset] != "X" else "Y"
-        tampered = state[:offset] + changed + state[offset + 1 :]
-        edited = [*lines[:index], with_state(lines[index], tampered), *lines[index + 1 :]]
+    report = verify(lines)
 
-        result = verify_export(edited, PEM)
-
-        assert not result.verified, offset
-        assert result.first_bad_position == position, offset
+    assert not report.verified
+    assert report.first_bad_position == POSITIONS[index]
 
 
-def test_a_changed_byte_in_any_hash_is_found_at_its_position() -> None:
+def test_a_duplicate_key_fails_although_a_reader_sees_other_text() -> None:
     lines = export_of(synthetic_log())
-    for field in ("state_sha256", "leaf", "chain_hash"):
-        record = json.loads(lines[3])
-        record[field] = ("0" if record[field][0] != "0" else "1") + record[field][1:]
-        edited = [*lines[:3], json.dumps(record) + "\n", *lines[4:]]
+    # A reader that keeps the last duplicate sees 9.50; the hashes cover the first state.
+    lines[3] = lines[3][:-2] + ',"state":"{\\"amount\\":\\"9.50\\"}"}\n'
 
-        assert verify_export(edited, PEM).first_bad_position == 4, field
+    report = verify(lines)
+
+    assert not report.verified
+    assert "duplicate key" in (report.reason or "")
 
 
-def test_a_removed_line_is_found_at_the_next_position() -> None:
+EDITS: dict[str, Callable[[list[str]], list[str]]] = {
+    "unknown field": lambda ls: [edited(ls[0], note="x"), *ls[1:]],
+    "float position": lambda ls: [ls[0].replace('"position":1,', '"position":1.0,'), *ls[1:]],
+    "exponent position": lambda ls: [ls[0].replace('"position":1,', '"position":1e0,'), *ls[1:]],
+    "negative zero": lambda ls: [ls[0].replace('"index":0,', '"index":-0,'), *ls[1:]],
+    "NaN": lambda ls: [ls[0].replace('"version":0,', '"version":NaN,'), *ls[1:]],
+    "missing field": lambda ls: [ls[0].replace('"version":0,', ""), *ls[1:]],
+    "head with extra field": lambda ls: [*ls[:-1], edited(ls[-1], log_id="x")],
+    "boolean size": lambda ls: [*ls[:-1], edited(ls[-1], tree_size=True)],
+    "not an object": lambda ls: [*ls[:-1], "[]\n"],
+    "event after heads": lambda ls: [*ls, ls[0]],
+    "empty line": lambda ls: [ls[0], "\n", *ls[1:]],
+    "uppercase hash": lambda ls: [*ls[:-1], edited(ls[-1], root_hash="AB" * 32)],
+}
+
+
+@pytest.mark.parametrize("edit", EDITS.values(), ids=EDITS.keys())
+def test_lines_are_parsed_strictly(edit: Callable[[list[str]], list[str]]) -> None:
+    report = verify(edit(export_of(synthetic_log())))
+
+    assert not report.verified
+
+
+def test_removed_reordered_or_truncated_events_fail() -> None:
     lines = export_of(synthetic_log())
-
-    assert verify_export(lines[:5] + lines[6:], PEM).first_bad_position == 8
-
-
-def test_a_removed_last_event_is_found_at_the_checkpoint() -> None:
-    lines = export_of(synthetic_log())
-
-    result = verify_export(lines[:-2] + lines[-1:], PEM)
-
-    assert not result.verified
-    assert result.first_bad_position == 13
+    assert not verify([*lines[:4], *lines[5:]]).verified
+    assert not verify([lines[1], lines[0], *lines[2:]]).verified
+    truncated = verify([*lines[:10], *lines[12:]])  # the last two events cut off
+    assert not truncated.verified
+    assert "covers more events than the export holds" in (truncated.reason or "")
 
 
-def test_reordered_lines_are_found() -> None:
-    lines = export_of(synthetic_log())
-
-    result = verify_export([*lines[:2], lines[3], lines[2], *lines[4:]], PEM)
-
-    assert not result.verified
-    assert result.first_bad_position == 4  # the first line out of place
-
-
-def test_a_checkpoint_signed_by_another_key_fails_even_if_the_file_names_that_key() -> None:
-    lines = export_of(synthetic_log(), key=OTHER_KEY)
-
-    result = verify_export(lines, PEM)
-
-    assert not result.verified
-    assert result.reason is not None and "signature" in result.reason
-    assert verify_export(lines, public_key_pem(OTHER_KEY)).verified
-
-
-def test_a_forged_chain_with_a_real_checkpoint_fails() -> None:
-    genuine = synthetic_log()
-    forged = [*genuine[:-1], replace(genuine[-1], state=b'{"amount":"0"}')]
-    lines = export_of(forged)[:-1] + export_of(genuine)[-1:]
-
-    assert not verify_export(lines, PEM).verified
-
-
-@pytest.mark.parametrize(
-    "edit",
-    [
-        lambda lines: lines[:-1],  # no checkpoint line
-        lambda lines: [*lines, lines[0]],  # content after the checkpoint
-        lambda lines: [lines[0][:-5] + "\n", *lines[1:]],  # broken JSON
-        lambda lines: [*lines[:-1], '{"checkpoint": {"position": "13"}, "public_key": ""}\n'],
-    ],
-    ids=["no-checkpoint", "after-checkpoint", "broken-json", "malformed-checkpoint"],
-)
-def test_a_malformed_export_fails(edit: Callable[[list[str]], list[str]]) -> None:
-    lines = export_of(synthetic_log())
-
-    assert not verify_export(edit(lines), PEM).verified
-
-
-# -- the sealer view on an in-memory SQLite cursor -------------------------------------------
-
-
-def envelopes(log: Sequence[Notification]) -> Iterator[Envelope]:
-    """Envelopes as the projector builds them (only the timestamp of the event is read)."""
-    for n in log:
-        event = SimpleNamespace(timestamp=FIRST + timedelta(minutes=n.id))
-        yield Envelope(n.id, n, event)
-
-
-def seal(cursor: sqlite3.Cursor, view: SealerView, batch: Sequence[Envelope]) -> None:
-    """Apply a batch and its tracking position, as the projector does."""
-    view.apply(cursor, batch)
-    track(cursor, view.name, batch[-1].position)
-
-
-@pytest.fixture
-def cursor() -> Iterator[sqlite3.Cursor]:
-    """A cursor on an in-memory database with the tracking and sealer tables."""
-    connection = sqlite3.connect(":memory:")
-    cursor = connection.cursor()
-    cursor.execute(TRACKING_DDL)
-    SealerView(KEY).create(cursor)
-    yield cursor
-    connection.close()
-
-
-def checkpoints(cursor: sqlite3.Cursor) -> list[Checkpoint]:
-    """Every stored checkpoint, oldest first."""
-    cursor.execute(
-        "SELECT position, chain_hash, signed_at, signature FROM vt_checkpoint ORDER BY position"
-    )
-    return [Checkpoint(*row) for row in cursor.fetchall()]
-
-
-def test_the_sealer_writes_the_chain_and_keeps_periodic_and_head_checkpoints(
-    cursor: sqlite3.Cursor,
-) -> None:
-    log, view = synthetic_log(), SealerView(KEY, checkpoint_every=7)
-    batch = list(envelopes(log))
-
-    for start in range(0, len(batch), 3):
-        seal(cursor, view, batch[start : start + 3])
-
-    cursor.execute("SELECT position, chain_hash FROM vt_chain ORDER BY position")
-    assert cursor.fetchall() == chain_of(log)
-    stored = checkpoints(cursor)
-    # At 8, the first event past 7 (absent), and at the head: the head checkpoints of the
-    # earlier batches were replaced.
-    assert [c.position for c in stored] == [8, 13]
-    assert all(verify_checkpoint(KEY.public_key(), c) for c in stored)
-    assert stored[-1] == latest_checkpoint(cursor, up_to=13)
-
-
-def test_a_restarted_sealer_continues_the_same_chain(cursor: sqlite3.Cursor) -> None:
+def test_events_no_head_covers_fail() -> None:
     log = synthetic_log()
-    batch = list(envelopes(log))
-    seal(cursor, SealerView(KEY, checkpoint_every=4), batch[:5])
-    view = SealerView(KEY, checkpoint_every=4)  # a new process: nothing cached
+    lines = export_of(log, [0, 10])
 
-    seal(cursor, view, batch[5:9])
-    view.forget()
-    seal(cursor, view, batch[9:])
+    report = verify(lines)
 
-    cursor.execute("SELECT position, chain_hash FROM vt_chain ORDER BY position")
-    assert cursor.fetchall() == chain_of(log)
-    assert [c.position for c in checkpoints(cursor)] == [4, 8, 12, 13]
-    assert tracked_position(cursor, "audit_chain") == 13
+    assert not report.verified
+    assert "not covered by a signed head" in (report.reason or "")
 
 
-def test_a_stale_cache_is_not_trusted_after_a_rolled_back_batch(cursor: sqlite3.Cursor) -> None:
-    log, view = synthetic_log(), SealerView(KEY)
-    batch = list(envelopes(log))
-    cursor.connection.commit()
-    seal(cursor, view, batch[:4])
-    cursor.connection.rollback()  # the commit failed: the view's cache is ahead of the table
+def test_an_older_heads_changed_signature_fails() -> None:
+    lines = export_of(synthetic_log())
+    older = json.loads(lines[-2])
+    older["signature"] = base64.b64encode(bytes(64)).decode()
+    lines[-2] = json.dumps(older) + "\n"
 
-    seal(cursor, view, batch)
+    report = verify(lines)
 
-    cursor.execute("SELECT position, chain_hash FROM vt_chain ORDER BY position")
-    assert cursor.fetchall() == chain_of(log)
+    assert not report.verified
+    assert "head 6" in (report.reason or "") and "signature" in (report.reason or "")
 
 
-# -- the command line ------------------------------------------------------------------------
+def test_a_forged_log_with_genuine_heads_fails() -> None:
+    log = synthetic_log()
+    forged = [*log]
+    forged[8] = (*log[8][:4], b'{"amount":"999.50"}')
+    # Every hash of the forged log recomputed; only the signed heads are the genuine ones.
+    lines = [*event_lines(forged)[0], *export_of(log)[12:]]
+
+    report = verify(lines)
+
+    assert not report.verified
+    assert report.first_bad_position == POSITIONS[6]  # the first event after the half head
+    assert "root differs" in (report.reason or "")
+
+
+def test_heads_signed_by_another_key_fail() -> None:
+    report = verify(export_of(synthetic_log(), key=OTHER_KEY))
+
+    assert not report.verified
+
+
+def test_previous_proves_the_old_head_is_a_prefix() -> None:
+    log = synthetic_log()
+    old = export_of(log[:5], [0, 5])
+    new = [*event_lines(log)[0], *old[5:], signed_line(head_of(log, 12))]
+
+    assert verify(new, previous=old).verified
+    assert verify(new, trusted=head_of(log, 5)).verified
+
+
+def test_previous_catches_truncation_rollback_fork_and_removed_heads() -> None:
+    log = synthetic_log()
+    old = [*event_lines(log)[0], signed_line(head_of(log, 0)), signed_line(head_of(log, 12))]
+    rolled_back = [*event_lines(log[:8])[0], old[12], signed_line(head_of(log, 8))]
+    report = verify(rolled_back, previous=old)
+    assert not report.verified
+    assert "heads were removed" in (report.reason or "")
+
+    kept = [*event_lines(log[:8])[0], old[12], old[13]]  # the old head kept, events cut
+    assert "covers more events" in (verify(kept, previous=old).reason or "")
+
+    forked_log = [*log]
+    forked_log[3] = (*log[3][:4], b"{}")
+    forked = [*event_lines(forked_log)[0], signed_line(head_of(forked_log, 12))]
+    assert not verify(forked, previous=old).verified
+    fork = verify(forked, trusted=head_of(log, 12))
+    assert not fork.verified
+    assert (fork.reason or "").startswith("the trusted head") or "fork" in (fork.reason or "")
+
+
+def test_a_reseal_verifies_by_signature_and_is_reported() -> None:
+    log = synthetic_log()
+    changed = [*log]
+    changed[3] = (*log[3][:4], b"{}")
+    old_head, new_head = head_of(log, 12), head_of(changed, 12)
+    statement = Reseal.sign(KEY, old_head, new_head, "restored")
+    lines = [
+        *event_lines(changed)[0],
+        signed_line(head_of(log, 0)),
+        signed_line(old_head),  # over the old events: checked by signature only
+        signed_line(statement),
+        signed_line(new_head),
+    ]
+
+    report = verify(lines)
+    assert report.verified and report.resealed == 1
+    assert "re-sealed" in (report.reason or "")
+    old = [*event_lines(log)[0], lines[-4], lines[-3]]
+    assert "re-sealed since" in (verify(lines, previous=old).reason or "")
 
 
 def test_verify_file_answers_with_its_exit_status(
@@ -433,11 +360,33 @@ def test_verify_file_answers_with_its_exit_status(
     export.write_text("".join(lines))
     assert verify_file(str(export), str(key_file)) == 0
 
-    export.write_text("".join([*lines[:4], with_state(lines[4], "{}"), *lines[5:]]))
+    export.write_text("".join([*lines[:4], edited(lines[4], state="{}"), *lines[5:]]))
     assert verify_file(str(export), str(key_file)) == 1
     summary, result = capsys.readouterr().out.splitlines()[-2:]
-    assert summary.startswith("NOT verified after 4 good events: position 5")
+    assert summary.startswith("NOT verified: position 5")
     assert json.loads(result)["first_bad_position"] == 5
 
     assert verify_file(str(export), str(tmp_path / "missing.pub")) == 2
     assert "cannot verify" in capsys.readouterr().err
+
+
+def test_a_long_export_read_by_two_processes_finds_the_same_faults(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    lines = export_of(synthetic_log())
+    edits: list[Callable[[list[str]], list[str]]] = [
+        lambda ls: ls,
+        lambda ls: [*ls[:4], edited(ls[4], state="{}"), *ls[5:]],  # first line of a block
+        lambda ls: [*ls[:5], edited(ls[5], chain_hash="00" * 32), *ls[6:]],
+        lambda ls: [*ls[:8], ls[9], ls[8], *ls[10:]],  # swapped across blocks
+        lambda ls: [*ls[:7], *ls[8:]],  # a line removed
+        lambda ls: [*ls[:12], ls[3], *ls[12:]],  # an event among the heads
+    ]
+    alone = [verify(edit(list(lines))) for edit in edits]
+    monkeypatch.setattr(export_module, "BLOCK", 4)
+    monkeypatch.setattr(export_module, "PARALLEL_LINES", 8)
+
+    together = [verify(edit(list(lines))) for edit in edits]
+
+    assert together == alone
+    assert alone[0].verified and not any(report.verified for report in alone[1:])

@@ -1,0 +1,352 @@
+"""The export (docs/AUDITING.md §8.4): its lines, strict parsing, and verification offline.
+
+An export is JSON Lines: every event in log order, then every signed tree head and re-seal
+statement in the order they were signed. Parsing is strict so that what a reader sees is what
+was hashed: duplicate keys, unknown or missing fields, floats, `-0` and NaN all fail.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import multiprocessing
+import os
+import re
+import sys
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from hashlib import sha256
+from typing import Any
+from uuid import UUID
+
+from projections.audit import merkle
+from projections.audit.hashing import GENESIS, ChainBuilder, EventRow
+from projections.audit.heads import Reseal, TreeHead
+
+_EVENT_KEYS = frozenset(
+    {"index", "position", "originator_id", "version", "topic", "state_sha256", "leaf", "chain_hash"}
+)
+_WITH_STATE = _EVENT_KEYS | {"state"}
+_WITH_BASE64 = _EVENT_KEYS | {"state_base64"}
+
+
+class ExportError(Exception):
+    """The export is not what it claims; `position` is the first event known to be bad."""
+
+    def __init__(self, reason: str, position: int | None = None) -> None:
+        super().__init__(reason, position)  # both in args: it crosses process boundaries
+        self.reason = reason
+        self.position = position
+
+
+# -- writing ---------------------------------------------------------------------------------
+
+
+def dumps(record: dict[str, Any]) -> str:
+    """One line of JSON, compact, newline-terminated."""
+    return json.dumps(record, separators=(",", ":"), ensure_ascii=False) + "\n"
+
+
+def event_line(index: int, row: EventRow, hashes: Sequence[str]) -> str:
+    """An event's line: the stored event with its index and (state_sha256, leaf, chain_hash)."""
+    position, originator, version, topic, state = row
+    record: dict[str, Any] = {
+        "index": index,
+        "position": position,
+        "originator_id": str(UUID(bytes=originator)),
+        "version": version,
+        "topic": topic,
+    }
+    try:
+        record["state"] = state.decode("utf-8")
+    except UnicodeDecodeError:
+        record["state_base64"] = base64.b64encode(state).decode("ascii")
+    record |= dict(zip(("state_sha256", "leaf", "chain_hash"), hashes, strict=True))
+    return dumps(record)
+
+
+def signed_line(item: TreeHead | Reseal) -> str:
+    """A head's or a re-seal statement's line."""
+    return dumps(item.as_dict())
+
+
+# -- strict parsing --------------------------------------------------------------------------
+
+
+def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    record = dict(pairs)
+    if len(record) != len(pairs):
+        names = [name for name, _ in pairs]
+        raise ValueError(f"duplicate key {next(n for n in names if names.count(n) > 1)!r}")
+    return record
+
+
+def _integer(text: str) -> int:
+    if text == "-0":
+        raise ValueError("-0 is not a canonical number")
+    return int(text)
+
+
+def _no_float(text: str) -> Any:
+    raise ValueError(f"{text} is not an integer")
+
+
+def _no_constant(text: str) -> Any:
+    raise ValueError(f"{text} is not JSON")
+
+
+_DECODER = json.JSONDecoder(
+    object_pairs_hook=_unique,
+    parse_int=_integer,
+    parse_float=_no_float,
+    parse_constant=_no_constant,
+)
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
+
+
+def strict_loads(text: str) -> Any:
+    """JSON with no duplicate keys, integers only as numbers, no NaN or Infinity."""
+    return _DECODER.decode(text)
+
+
+def parse_event(record: dict[str, Any]) -> tuple[int, EventRow, tuple[str, str, str]]:
+    """(index, event row, claimed hashes) of an event line; TypeError or ValueError if malformed."""
+    keys = record.keys()
+    if keys != _WITH_STATE and keys != _WITH_BASE64:
+        unknown = sorted(keys - _WITH_STATE - _WITH_BASE64)
+        missing = sorted(_EVENT_KEYS - keys)
+        raise TypeError(f"fields: unknown {unknown}, missing {missing}")
+    index, position, version = record["index"], record["position"], record["version"]
+    if type(index) is not int or type(position) is not int or type(version) is not int:
+        raise TypeError("index, position and version must be integers")
+    if not (0 <= position < 2**64 and -(2**63) <= version < 2**63 and index >= 0):
+        raise ValueError("index, position or version out of range")
+    topic, originator = record["topic"], record["originator_id"]
+    claimed = (record["state_sha256"], record["leaf"], record["chain_hash"])
+    if type(topic) is not str or type(originator) is not str:
+        raise TypeError("topic and originator_id must be text")
+    if type(claimed[0]) is not str or type(claimed[1]) is not str or type(claimed[2]) is not str:
+        raise TypeError("hashes must be text")
+    if len(topic) > 0x3FFF and len(topic.encode("utf-8")) > 0xFFFF:
+        raise ValueError("topic longer than 65535 bytes")
+    if not _UUID.match(originator):
+        raise ValueError("originator_id is not a UUID in canonical form")
+    text = record.get("state")
+    if text is not None:
+        if type(text) is not str:
+            raise TypeError("state must be text")
+        state = text.encode("utf-8")
+    else:
+        encoded = record["state_base64"]
+        if type(encoded) is not str:
+            raise TypeError("state_base64 must be text")
+        state = base64.b64decode(encoded, validate=True)
+        if base64.b64encode(state).decode("ascii") != encoded:
+            raise ValueError("state_base64 is not canonical base64")
+    row = (position, bytes.fromhex(originator.replace("-", "")), version, topic, state)
+    return index, row, claimed
+
+
+# -- the log an export holds -----------------------------------------------------------------
+
+
+@dataclass
+class ExportLog:
+    """An export read and its hashes recomputed: every complete subtree, and what was signed."""
+
+    positions: list[int] = field(default_factory=list)
+    levels: list[list[bytes]] = field(default_factory=lambda: [[]])
+    signed: list[TreeHead | Reseal] = field(default_factory=list)
+
+    @property
+    def size(self) -> int:
+        """The number of events."""
+        return len(self.positions)
+
+    def root_at(self, size: int) -> bytes:
+        """The tree hash of the first `size` events (size ≤ the number of events)."""
+        return merkle.fold([self.levels[lv][i] for lv, i in merkle.subtrees(0, size)])
+
+    def leaf_node(self, index: int) -> bytes:
+        """The tree's hash of the event at `index`."""
+        return self.levels[0][index]
+
+    @property
+    def current(self) -> list[TreeHead]:
+        """The heads signed since the last re-seal (all heads if there was none)."""
+        heads: list[TreeHead] = []
+        for item in self.signed:
+            heads = [] if isinstance(item, Reseal) else [*heads, item]
+        return heads
+
+    @property
+    def reseals(self) -> list[Reseal]:
+        """Every re-seal statement."""
+        return [item for item in self.signed if isinstance(item, Reseal)]
+
+
+def _event_record(line: str) -> dict[str, Any] | None:
+    """An event line decoded by the C parser, checked as strictly as `strict_loads` would.
+
+    Event lines hold only scalars, and inside their strings every quote is escaped (`\\"`):
+    so each `":` not preceded by a backslash ends a key. Fewer keys in the object than that
+    means a key came twice; a `":-0` outside a string is a non-canonical zero. Floats, NaN and
+    Infinity come out as floats, which `parse_event` refuses. None for any other line.
+    """
+    if not line.startswith('{"index"'):
+        return None
+    record = json.loads(line)
+    if type(record) is not dict:
+        return None
+    keys = line.count('":') - line.count('\\":')
+    if keys != len(record):
+        raise ValueError("duplicate key")
+    if line.count('":-0') != line.count('\\":-0'):
+        raise ValueError("-0 is not a canonical number")
+    return record
+
+
+@dataclass
+class Block:
+    """What a worker makes of consecutive lines: their events checked among themselves.
+
+    Each event's state hash and leaf are recomputed, and each chain hash after the first is
+    checked against the claimed one before it (so a wrong line is found where the sequential
+    check would find it); the block's first link, and its order against the block before, are
+    left to the caller, who knows the end of that block.
+    """
+
+    first_line: int
+    indexes: list[int] = field(default_factory=list)
+    positions: list[int] = field(default_factory=list)
+    nodes: bytes = b""  # the tree's hash of each event's leaf, 32 bytes each
+    first_leaf: bytes = b""
+    first_chain: str = ""  # the chain hashes claimed by the block's first and last events
+    last_chain: str = ""
+    signed: list[TreeHead | Reseal] = field(default_factory=list)
+    error: ExportError | None = None  # the first problem; lines after it were not read
+
+
+BLOCK = 10_000
+#: Exports at least this long are parsed by two processes (parsing is most of the work).
+PARALLEL_LINES = 3 * BLOCK
+
+
+def _parse_block(first: int, lines: Sequence[str]) -> Block:
+    """Parse lines strictly; check each event's hashes and the chain links inside the block."""
+    block = Block(first)
+    nodes: list[bytes] = []
+    try:
+        _parse_lines(block, nodes, first, lines)
+    except ExportError as error:
+        block.error = error  # raised by the caller once the links before it are checked
+    block.nodes = b"".join(nodes)
+    return block
+
+
+def _parse_lines(block: Block, nodes: list[bytes], first: int, lines: Sequence[str]) -> None:
+    hasher = ChainBuilder()  # for its leaf hashing only
+    previous = ""
+    for number, line in enumerate(lines, start=first):
+        try:
+            record = _event_record(line)
+            if record is None:
+                record = strict_loads(line)
+            if not isinstance(record, dict):
+                raise TypeError("a line must be a JSON object")
+            if "index" not in record:
+                signed = Reseal.parse(record) if "reseal" in record else TreeHead.parse(record)
+                block.signed.append(signed)
+                continue
+            index, row, claimed = parse_event(record)
+        except (TypeError, ValueError, KeyError) as error:
+            raise ExportError(f"line {number}: not a valid export line ({error})") from None
+        position = row[0]
+        if block.signed:
+            raise ExportError(f"line {number}: an event after the signed heads")
+        if block.positions and (index != block.indexes[-1] + 1 or position <= block.positions[-1]):
+            raise ExportError(f"line {number}: event out of log order", position)
+        digest, leaf, _ = hasher.hashes(row)
+        mismatch = claimed[0] != digest.hex() or claimed[1] != leaf.hex()
+        if not mismatch and nodes:
+            mismatch = sha256(bytes.fromhex(previous) + leaf).hexdigest() != claimed[2]
+        if mismatch:
+            raise ExportError(
+                f"position {position}: event does not match its hashes or the chain before it",
+                position,
+            )
+        if not nodes:
+            block.first_leaf, block.first_chain = leaf, claimed[2]
+        previous = block.last_chain = claimed[2]
+        block.indexes.append(index)
+        block.positions.append(position)
+        nodes.append(merkle.leaf_hash(leaf))
+
+
+def _blocks(lines: Iterable[str]) -> Iterator[tuple[int, list[str]]]:
+    block: list[str] = []
+    first = 1
+    for line in lines:
+        block.append(line)
+        if len(block) == BLOCK:
+            yield first, block
+            first += BLOCK
+            block = []
+    if block:
+        yield first, block
+
+
+def _parsed(lines: Iterable[str]) -> Iterator[Block]:
+    """Every line parsed, in order; by two processes for a long export on a machine with two."""
+    rest = iter(lines)
+    start = list(itertools.islice(rest, PARALLEL_LINES))
+    if len(start) < PARALLEL_LINES or (os.cpu_count() or 1) < 2:
+        for first, block in _blocks(itertools.chain(start, rest)):
+            yield _parse_block(first, block)
+        return
+    context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
+    with ProcessPoolExecutor(2, mp_context=context) as pool:
+        pending: deque[Future[Block]] = deque()
+        for first, block in _blocks(itertools.chain(start, rest)):
+            pending.append(pool.submit(_parse_block, first, block))
+            if len(pending) > 4:  # bounded read-ahead
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def read_export(lines: Iterable[str]) -> ExportLog:
+    """Parse an export strictly and recompute every leaf, chain hash and tree node."""
+    log = ExportLog()
+    chain = GENESIS.hex()
+    tree = merkle.CompactRange()
+    levels = log.levels
+    for block in _parsed(lines):
+        if block.positions:
+            first = block.positions[0]
+            at = f"line {block.first_line}"
+            if log.signed:
+                raise ExportError(f"{at}: an event after the signed heads")
+            if block.indexes[0] != log.size or (log.size and first <= log.positions[-1]):
+                raise ExportError(f"{at}: event out of log order", first)
+            link = sha256(bytes.fromhex(chain) + block.first_leaf).hexdigest()
+            if link != block.first_chain:
+                raise ExportError(
+                    f"position {first}: event does not match its hashes or the chain before it",
+                    first,
+                )
+            chain = block.last_chain
+            log.positions.extend(block.positions)
+            nodes = block.nodes
+            for offset in range(0, len(nodes), 32):
+                for level, _index, node in tree.append(nodes[offset : offset + 32]):
+                    if level == len(levels):
+                        levels.append([])
+                    levels[level].append(node)
+        if block.error is not None:
+            raise block.error
+        log.signed.extend(block.signed)
+    return log

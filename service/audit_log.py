@@ -1,0 +1,275 @@
+"""The transparency log over HTTP (DESIGN §5.5): verify, signed heads, proofs, export, key."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flask
+import marshmallow as ma
+from flask.views import MethodView
+
+from projections.audit.heads import log_id, public_key_pem
+from projections.audit.state import halted_reason
+from projections.audit_reads import (
+    LogReport,
+    OutOfRange,
+    consistency_proof,
+    export_lines,
+    inclusion_proof,
+    verify_store,
+)
+from projections.audit_store import VIEW_NAME as AUDIT_CHAIN
+from projections.audit_store import head_page, latest_head
+from service.auth import AUDIT, require
+from service.blueprint import Blueprint
+from service.errors import ApiProblem
+from service.http import json_response
+from service.reads import FreshArgs, after_cursor, fresh, keyset_page, signing_key, views
+from service.state import application, settings
+
+blp = Blueprint(
+    "audit-log",
+    __name__,
+    url_prefix="/api/v1",
+    description="The tamper-evident log: signed tree heads, proofs and export (auditor, admin)",
+)
+
+NDJSON = "application/x-ndjson"
+PEM = "application/x-pem-file"
+TEXT = {"type": "string"}
+MAX_INT = 2**63 - 1
+
+
+# -- schemas ---------------------------------------------------------------------------------
+
+
+class VerifyResponse(ma.Schema):
+    """The log recomputed from the stored events and checked against every signed head."""
+
+    verified = ma.fields.Boolean()
+    events_checked = ma.fields.Integer(metadata={"description": "events the latest head covers"})
+    tree_size = ma.fields.Integer(metadata={"description": "size of the latest signed head"})
+    root_hash = ma.fields.String(allow_none=True, metadata={"description": "its root, hex"})
+    sealed_position = ma.fields.Integer(metadata={"description": "its last event's position"})
+    log_head_position = ma.fields.Integer(metadata={"description": "the newest event's position"})
+    unsealed = ma.fields.Integer(metadata={"description": "events no signed head covers yet"})
+    first_bad_position = ma.fields.Integer(allow_none=True)
+    reason = ma.fields.String(allow_none=True)
+
+
+class TreeHeadResponse(ma.Schema):
+    """A signed tree head (Ed25519 over `valuetrail-tree-head:v1:…`, docs/AUDITING.md §8.3)."""
+
+    tree_size = ma.fields.Integer()
+    root_hash = ma.fields.String(metadata={"description": "RFC 6962 root, lowercase hex"})
+    position = ma.fields.Integer(metadata={"description": "log position of the last event"})
+    signed_at = ma.fields.String(metadata={"description": "RFC 3339 UTC"})
+    signature = ma.fields.String(metadata={"description": "standard base64"})
+
+
+class LatestHeadResponse(TreeHeadResponse):
+    """The latest signed head, with the log's id."""
+
+    log_id = ma.fields.String(metadata={"description": "hex SHA-256 of the key's DER SPKI"})
+
+
+class TreeHeadList(ma.Schema):
+    """A page of signed heads, oldest first."""
+
+    items = ma.fields.List(ma.fields.Nested(TreeHeadResponse))
+    next_cursor = ma.fields.String(allow_none=True)
+
+
+class HeadArgs(ma.Schema):
+    """Query of GET /audit/tree-heads."""
+
+    after = ma.fields.Integer(
+        load_default=0,
+        validate=ma.validate.Range(min=0, max=MAX_INT),
+        metadata={"description": "the seq of the head to start after"},
+    )
+    cursor = ma.fields.String(metadata={"description": "next_cursor of the previous page"})
+    limit = ma.fields.Integer(load_default=100, validate=ma.validate.Range(min=1, max=1000))
+
+
+class InclusionArgs(ma.Schema):
+    """Query of GET /audit/proof/inclusion."""
+
+    position = ma.fields.Integer(required=True, validate=ma.validate.Range(min=0, max=MAX_INT))
+    tree_size = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1, max=MAX_INT))
+
+
+class InclusionResponse(ma.Schema):
+    """RFC 9162 §2.1.3 inclusion proof."""
+
+    leaf_index = ma.fields.Integer()
+    tree_size = ma.fields.Integer()
+    leaf = ma.fields.String(metadata={"description": "the event's leaf (§8.1), hex"})
+    audit_path = ma.fields.List(ma.fields.String(), metadata={"description": "hex, deepest first"})
+
+
+class ConsistencyArgs(ma.Schema):
+    """Query of GET /audit/proof/consistency."""
+
+    first = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1, max=MAX_INT))
+    second = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1, max=MAX_INT))
+
+
+class ConsistencyResponse(ma.Schema):
+    """RFC 9162 §2.1.4 consistency proof."""
+
+    first = ma.fields.Integer()
+    second = ma.fields.Integer()
+    proof = ma.fields.List(ma.fields.String(), metadata={"description": "hex"})
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def _halted() -> str | None:
+    """Why the sealer stopped, if it did: answered at once, without waiting for it."""
+    return halted_reason(settings().audit_state)
+
+
+def _sealed(min_position: int | None = None) -> None:
+    """The sealer caught up (inline) or waited for (`min_position`), unless it halted."""
+    if _halted() is None:
+        fresh([AUDIT_CHAIN], min_position)
+
+
+def _out_of_range(error: OutOfRange) -> ApiProblem:
+    return ApiProblem(422, str(error), slug="validation-error", errors={error.field: [str(error)]})
+
+
+# -- views -----------------------------------------------------------------------------------
+
+
+@blp.route("/audit/verify")
+class Verify(MethodView):
+    """Recompute the log and check every signed head."""
+
+    @blp.arguments(FreshArgs, location="query")
+    @blp.response(200, VerifyResponse)
+    @require(AUDIT)
+    def get(self, args: dict[str, Any]) -> Any:
+        """Recompute every leaf and head; say why and where if anything differs."""
+        halted = _halted()
+        if halted is None:
+            fresh([AUDIT_CHAIN], args.get("min_position"))
+            halted = _halted()
+        if halted is not None:
+            head = application().head_position()
+            report = LogReport(False, log_head_position=head, reason=f"the sealer halted: {halted}")
+            return json_response(report.as_dict())
+        public = signing_key().public_key()
+        report = verify_store(application(), views(), public, settings().audit_state)
+        return json_response(report.as_dict())
+
+
+@blp.route("/audit/tree-heads")
+class TreeHeads(MethodView):
+    """Every signed tree head."""
+
+    @blp.arguments(HeadArgs, location="query")
+    @blp.response(200, TreeHeadList)
+    @require(AUDIT)
+    def get(self, args: dict[str, Any]) -> Any:
+        """Signed heads, oldest first, a page at a time."""
+        _sealed()
+        after = after_cursor(args) if args.get("cursor") else int(args["after"])
+        if after > MAX_INT:
+            raise ApiProblem(
+                422, "the cursor is not one this API gave out", slug="validation-error",
+                errors={"cursor": ["unknown cursor"]},
+            )  # fmt: skip
+        limit = int(args["limit"])
+        with views().read() as cursor:
+            found = head_page(cursor, after, limit + 1)
+        page = found[:limit]
+        next_after = page[-1][0] if len(found) > limit else None
+        return keyset_page([head.as_dict() for _seq, head in page], next_after)
+
+
+@blp.route("/audit/tree-heads/latest")
+class LatestHead(MethodView):
+    """The newest signed head."""
+
+    @blp.arguments(FreshArgs, location="query")
+    @blp.response(200, LatestHeadResponse)
+    @require(AUDIT)
+    def get(self, args: dict[str, Any]) -> Any:
+        """The latest signed head and the log's id."""
+        _sealed(args.get("min_position"))
+        with views().read() as cursor:
+            found = latest_head(cursor)
+        if found is None:
+            raise ApiProblem(404, "no tree head has been signed yet", slug="not-found")
+        return json_response({**found[1].as_dict(), "log_id": log_id(signing_key())})
+
+
+@blp.route("/audit/proof/inclusion")
+class Inclusion(MethodView):
+    """Proof that an event is in a signed tree."""
+
+    @blp.arguments(InclusionArgs, location="query")
+    @blp.response(200, InclusionResponse)
+    @require(AUDIT)
+    def get(self, args: dict[str, Any]) -> Any:
+        """The audit path of the event at `position` in the tree of `tree_size` events."""
+        _sealed()
+        try:
+            return json_response(inclusion_proof(views(), args["position"], args["tree_size"]))
+        except OutOfRange as error:
+            raise _out_of_range(error) from None
+
+
+@blp.route("/audit/proof/consistency")
+class Consistency(MethodView):
+    """Proof that one signed tree extends another."""
+
+    @blp.arguments(ConsistencyArgs, location="query")
+    @blp.response(200, ConsistencyResponse)
+    @require(AUDIT)
+    def get(self, args: dict[str, Any]) -> Any:
+        """The hashes showing the tree of `first` events is a prefix of that of `second`."""
+        _sealed()
+        try:
+            return json_response(consistency_proof(views(), args["first"], args["second"]))
+        except OutOfRange as error:
+            raise _out_of_range(error) from None
+
+
+@blp.route("/audit/export")
+class Export(MethodView):
+    """Every sealed event, then every signed head and re-seal statement."""
+
+    @blp.arguments(FreshArgs, location="query")
+    @blp.response(200, TEXT, content_type=NDJSON, description="JSON Lines, streamed")
+    @require(AUDIT)
+    def get(self, args: dict[str, Any]) -> Any:
+        """Stream the export (JSON Lines) that `valuetrail audit verify` checks offline."""
+        _sealed(args.get("min_position"))
+        # The lines need no request context: it is gone by the time the stream is read.
+        response = flask.Response(export_lines(application(), views()), mimetype=NDJSON)
+        response.headers["Content-Disposition"] = 'attachment; filename="valuetrail-audit.jsonl"'
+        return response
+
+
+@blp.route("/audit/public-key")
+class PublicKey(MethodView):
+    """The key that signs tree heads."""
+
+    @blp.response(
+        200,
+        TEXT,
+        content_type=PEM,
+        description="Ed25519 public key, PEM",
+        headers={"X-Log-Id": {"description": "the log's id", "schema": {"type": "string"}}},
+    )
+    @require(AUDIT)
+    def get(self) -> Any:
+        """The Ed25519 public key (PEM, SubjectPublicKeyInfo); its log id in `X-Log-Id`."""
+        key = signing_key()
+        response = flask.Response(public_key_pem(key), mimetype=PEM)
+        response.headers["X-Log-Id"] = log_id(key)
+        return response
