@@ -20,6 +20,7 @@ from projections.audit_reads import (
 )
 from projections.audit_store import VIEW_NAME as AUDIT_CHAIN
 from projections.audit_store import head_page, latest_head
+from projections.trail import chain_hashes
 from service.auth import AUDIT, require
 from service.blueprint import Blueprint
 from service.errors import ApiProblem
@@ -55,6 +56,13 @@ class VerifyResponse(ma.Schema):
     unsealed = ma.fields.Integer(metadata={"description": "events no signed head covers yet"})
     first_bad_position = ma.fields.Integer(allow_none=True)
     reason = ma.fields.String(allow_none=True)
+    head_position = ma.fields.Integer(
+        metadata={"description": "as sealed_position (kept from the linear chain's answer)"}
+    )
+    head_hash = ma.fields.String(
+        allow_none=True,
+        metadata={"description": "the linear chain_hash at head_position (kept likewise)"},
+    )
 
 
 class TreeHeadResponse(ma.Schema):
@@ -160,10 +168,18 @@ class Verify(MethodView):
         if halted is not None:
             head = application().head_position()
             report = LogReport(False, log_head_position=head, reason=f"the sealer halted: {halted}")
-            return json_response(report.as_dict())
+            return json_response(_with_chain_head(report))
         public = signing_key().public_key()
         report = verify_store(application(), views(), public, settings().audit_state)
-        return json_response(report.as_dict())
+        return json_response(_with_chain_head(report))
+
+
+def _with_chain_head(report: LogReport) -> dict[str, Any]:
+    """The report, plus the linear chain's head as the first release answered it, so clients
+    that read `head_position` and `head_hash` keep working."""
+    position = report.sealed_position
+    hashes = chain_hashes(views(), position, position) if position else {}
+    return {**report.as_dict(), "head_position": position, "head_hash": hashes.get(position)}
 
 
 @blp.route("/audit/tree-heads")
