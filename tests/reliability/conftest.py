@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -172,7 +173,7 @@ class Feed:
     """A measurement feed that retries until acknowledged, honouring Retry-After.
 
     Every answer is kept by status; a 503 without Retry-After, or any other status outside 2xx,
-    is a broken promise the tests report.
+    is a broken promise the tests report. Requests that got no answer at all are `dropped`.
     """
 
     base: str
@@ -180,6 +181,7 @@ class Feed:
     name: str
     statuses: dict[int, int] = field(default_factory=dict)
     unexpected: list[str] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
     acknowledged: list[str] = field(default_factory=list)
     latencies: list[float] = field(default_factory=list)
     give_up_after: float = 120.0
@@ -194,9 +196,9 @@ class Feed:
             started = time.monotonic()
             try:
                 response = call("POST", url, json=body)
-            except requests.ConnectionError as error:
-                # The server is up throughout; a refused or reset connection is a fault too.
-                self.unexpected.append(f"{external_id}: connection error {error}")
+            except requests.RequestException as error:
+                # No answer (a worker died with the request): unknown outcome, so post again.
+                self.dropped.append(f"{external_id}: {error}")
                 time.sleep(0.5)
                 continue
             self.latencies.append(time.monotonic() - started)
@@ -242,3 +244,45 @@ def report(name: str, figures: Mapping[str, Any]) -> None:
         Path(target).parent.mkdir(parents=True, exist_ok=True)
         with open(target, "a", encoding="utf-8") as out:
             out.write(line + "\n")
+
+
+@contextmanager
+def feeding(feeds: Sequence[Feed]) -> Iterator[None]:
+    """Each feed posts readings in a thread of its own until the block ends."""
+    stop = threading.Event()
+
+    def ingest(feed: Feed) -> None:
+        n = 0
+        while not stop.is_set():
+            feed.post(f"{feed.name}-{n}", value=str(n))
+            n += 1
+
+    threads = [threading.Thread(target=ingest, args=(feed,)) for feed in feeds]
+    for thread in threads:
+        thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=REQUEST_TIMEOUT * 2 + 30)
+
+
+def statuses(feeds: Sequence[Feed]) -> dict[int, int]:
+    """How often each status was answered, over all feeds."""
+    total: dict[int, int] = {}
+    for feed in feeds:
+        for status, count in feed.statuses.items():
+            total[status] = total.get(status, 0) + count
+    return total
+
+
+def assert_stored_once(base: str, feeds: Sequence[Feed]) -> int:
+    """Every reading a feed saw acknowledged is stored, and none twice; how many are stored."""
+    acknowledged = {external_id for feed in feeds for external_id in feed.acknowledged}
+    stored = [
+        external_id for feed in feeds for external_id in stored_external_ids(base, feed.benefit_id)
+    ]
+    assert sorted(acknowledged - set(stored)) == []  # nothing acknowledged was lost
+    assert len(stored) == len(set(stored))  # nothing was stored twice
+    return len(stored)

@@ -4,14 +4,22 @@ acknowledged."""
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 
 import requests
 
 from tests.reliability.cluster import Cluster
-from tests.reliability.conftest import Feed, report, running, seed, size, stored_external_ids
+from tests.reliability.conftest import (
+    Feed,
+    assert_stored_once,
+    feeding,
+    report,
+    running,
+    seed,
+    size,
+    statuses,
+)
 
 CLIENTS = 8
 OUTAGE_SECONDS = 5.0
@@ -29,21 +37,8 @@ def test_an_outage_of_the_store_loses_no_acknowledged_write(
 ) -> None:
     with running(cluster_db, tmp_path) as server:
         world = seed(server.base, benefits=CLIENTS)
-        feeds = [
-            Feed(server.base, benefit, f"feed-{n}") for n, benefit in enumerate(world.benefit_ids)
-        ]
-        stop = threading.Event()
-
-        def ingest(feed: Feed) -> None:
-            n = 0
-            while not stop.is_set():
-                feed.post(f"{feed.name}-{n}", value=str(n))
-                n += 1
-
-        threads = [threading.Thread(target=ingest, args=(feed,)) for feed in feeds]
-        for thread in threads:
-            thread.start()
-        try:
+        feeds = [Feed(server.base, b, f"feed-{n}") for n, b in enumerate(world.benefit_ids)]
+        with feeding(feeds):
             time.sleep(size(2, 10))
             cluster.stop()
             stopped = time.monotonic()
@@ -52,33 +47,18 @@ def test_an_outage_of_the_store_loses_no_acknowledged_write(
             time.sleep(max(0.0, OUTAGE_SECONDS - (time.monotonic() - stopped)))
             cluster.start()
             restarted = time.monotonic()
-            deadline = restarted + 60
             while readyz(server.base) != 200:
-                assert time.monotonic() < deadline, "/readyz did not recover within 60 s"
+                assert time.monotonic() < restarted + 60, "/readyz did not recover within 60 s"
                 time.sleep(0.1)
             ready_again = time.monotonic() - restarted
             after_recovery = sum(len(feed.acknowledged) for feed in feeds)
             time.sleep(size(3, 20))
-        finally:
-            stop.set()
-            for thread in threads:
-                thread.join(timeout=150)
 
         assert first_probe == 503
-        acknowledged = [external_id for feed in feeds for external_id in feed.acknowledged]
         assert sum(len(feed.acknowledged) for feed in feeds) > after_recovery  # writes resumed
         assert [problem for feed in feeds for problem in feed.unexpected] == []
-        stored = [
-            external_id
-            for feed in feeds
-            for external_id in stored_external_ids(server.base, feed.benefit_id)
-        ]
-        assert sorted(set(acknowledged) - set(stored)) == []  # nothing acknowledged was lost
-        assert len(stored) == len(set(stored))  # and nothing was stored twice
-        statuses: dict[int, int] = {}
-        for feed in feeds:
-            for status, count in feed.statuses.items():
-                statuses[status] = statuses.get(status, 0) + count
+        assert [problem for feed in feeds for problem in feed.dropped] == []
+        stored = assert_stored_once(server.base, feeds)
         report(
             "outage",
             {
@@ -86,8 +66,8 @@ def test_an_outage_of_the_store_loses_no_acknowledged_write(
                 "outage_seconds": OUTAGE_SECONDS,
                 "readyz_503_after_s": round(noticed, 2),
                 "ready_again_after_restart_s": round(ready_again, 2),
-                "acknowledged": len(acknowledged),
-                "stored": len(stored),
-                "statuses": statuses,
+                "acknowledged": sum(len(feed.acknowledged) for feed in feeds),
+                "stored": stored,
+                "statuses": statuses(feeds),
             },
         )
