@@ -29,7 +29,7 @@ from tests.reliability.cluster import Cluster, server_bindir
 FULL = os.environ.get("VALUETRAIL_RELIABILITY") == "full"
 #: A random admin token of 43 characters, as a deployment would set it.
 ADMIN_KEY = secrets.token_urlsafe(32)
-CLUSTER_FIXTURES = frozenset({"cluster", "cluster_db"})
+CLUSTER_FIXTURES = frozenset({"cluster", "cluster_db", "hostile_server"})
 #: No request of these tests may wait longer than this for an answer.
 REQUEST_TIMEOUT = 60.0
 
@@ -64,9 +64,9 @@ def cluster() -> Iterator[Cluster]:
         made.remove()
 
 
-@pytest.fixture
-def cluster_db(cluster: Cluster) -> Iterator[str]:
-    """A new database in the throwaway cluster (which is running), dropped after the test."""
+@contextmanager
+def database(cluster: Cluster) -> Iterator[str]:
+    """A new database in the throwaway cluster (started if a test left it down), then dropped."""
     if not cluster.running():
         cluster.start()
     name = f"reliability_{secrets.token_hex(4)}"
@@ -79,6 +79,13 @@ def cluster_db(cluster: Cluster) -> Iterator[str]:
         conninfo = f"host=127.0.0.1 port={cluster.port} user=postgres dbname=postgres"
         with psycopg.connect(conninfo, autocommit=True, connect_timeout=5) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def cluster_db(cluster: Cluster) -> Iterator[str]:
+    """A new database in the throwaway cluster, dropped after the test."""
+    with database(cluster) as url:
+        yield url
 
 
 @contextmanager
