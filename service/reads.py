@@ -18,10 +18,15 @@ from projections.catalog import build_projectors
 from projections.db import ViewDatabase
 from projections.runner import Projector, wait_for_position
 from service.errors import ApiProblem
+from service.gunicorn_conf import THREADS
 from service.http import json_response
 from service.state import application, settings
 
 _inline_lock = threading.Lock()
+#: Reads of one worker that may wait for the projector at once. A wait holds a request thread
+#: for up to `read_wait_seconds`; capped below the worker's threads, one always stays free for
+#: health checks, writes and other reads.
+_waits = threading.BoundedSemaphore(max(1, THREADS - 1))
 _key_lock = threading.Lock()
 _CURSOR_PREFIX = "k"
 
@@ -78,13 +83,23 @@ def fresh(names: Sequence[str], min_position: int | None) -> None:
         return
     if min_position is None:
         return
-    if not wait_for_position(views(), names, min_position, settings().read_wait_seconds):
+    if not _waited_for(names, min_position):
         raise ApiProblem(
             503,
             f"the view has not reached position {min_position} yet; retry shortly",
             slug="view-behind",
             headers={"Retry-After": "1"},
         )
+
+
+def _waited_for(names: Sequence[str], min_position: int) -> bool:
+    """Wait (bounded) for the views; False at once when this worker has enough waiting."""
+    if not _waits.acquire(blocking=False):
+        return False
+    try:
+        return wait_for_position(views(), names, min_position, settings().read_wait_seconds)
+    finally:
+        _waits.release()
 
 
 # -- keyset pages ----------------------------------------------------------------------------

@@ -293,3 +293,27 @@ def assert_stored_once(base: str, feeds: Sequence[Feed]) -> int:
     assert sorted(acknowledged - set(stored)) == []  # nothing acknowledged was lost
     assert len(stored) == len(set(stored))  # nothing was stored twice
     return len(stored)
+
+
+def children_of(master: int) -> dict[int, bool]:
+    """The children of a gunicorn master: pid → True for the projector, False for a worker."""
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    found: dict[int, bool] = {}
+    for child in map(int, children):
+        try:
+            command = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
+        except FileNotFoundError:  # it has just exited
+            continue
+        found[child] = b"projections" in command
+    return found
+
+
+def workers_of(master: int) -> set[int]:
+    """The gunicorn workers of a master."""
+    return {pid for pid, projector in children_of(master).items() if not projector}
+
+
+def projector_of(master: int) -> int:
+    """The projector child of a `valuetrail serve` master."""
+    (pid,) = [pid for pid, projector in children_of(master).items() if projector]
+    return pid

@@ -30,6 +30,7 @@ from tests.reliability.conftest import (
     seed,
     size,
     statuses,
+    workers_of,
 )
 
 KILLS = 10
@@ -104,20 +105,6 @@ def test_a_projector_killed_ten_times_mid_catch_up_leaves_views_equal_to_a_rebui
         {"events": head, "kills": len(kills_at), "rows_compared": sum(map(len, rows.values())),
          "positions_at_kills": [min(p.values(), default=0) for p in kills_at]},
     )  # fmt: skip
-
-
-def workers_of(master: int) -> set[int]:
-    """The gunicorn workers of a master (its children, except the projector)."""
-    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
-    found = set()
-    for child in map(int, children):
-        try:
-            command = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
-        except FileNotFoundError:
-            continue
-        if b"projections" not in command:
-            found.add(child)
-    return found
 
 
 def test_a_worker_killed_mid_load_loses_nothing_acknowledged_and_is_replaced(
