@@ -7,13 +7,14 @@ PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint bench clean ops-tools
+.PHONY: help install run test lint bench clean ops-tools reliability
 
 help:
 	@echo "make run    install the service and serve it (SQLite by default, see VALUETRAIL_DB)"
 	@echo "make test   install dev tools; ruff, ruff format --check, mypy, then pytest"
 	@echo "make lint   ruff and mypy only"
 	@echo "make bench  run benchmarks/store.py"
+	@echo "make reliability  tests/reliability at full size (faults, 5,000+ hostile requests, 30-min soak)"
 	@echo "make ops-tools  install Debian's prometheus (promtool) and docker-compose for tests/ops"
 	@echo "make clean  remove the virtualenv, caches and build output (keeps var/)"
 
@@ -66,6 +67,12 @@ ops-tools:
 	$$sudo apt-get update -q && \
 	DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q --no-install-recommends \
 		prometheus docker-compose
+
+# The full reliability suite: about 45 minutes (a 30-minute soak among it); figures are appended
+# to var/reliability.jsonl. `make test` runs the same tests at quick sizes.
+reliability: $(VENV)/.installed
+	VALUETRAIL_RELIABILITY=full VALUETRAIL_RELIABILITY_REPORT=var/reliability.jsonl \
+		$(BIN)/pytest tests/reliability
 
 bench: $(VENV)/.installed-runtime
 	$(PY) benchmarks/store.py
