@@ -121,7 +121,7 @@ def test_a_soak_of_mixed_traffic_holds_its_memory_and_loses_nothing(
 
     errors = [sample for sample in samples if not 200 <= sample[2] < 300]
     windows = []
-    for start in range(0, int(SECONDS) + 1, int(WINDOW) or 1):
+    for start in range(0, int(SECONDS), int(WINDOW) or 1):
         within = [s[3] for s in samples if start <= s[0] < start + WINDOW]
         if len(within) >= 2:
             cuts = statistics.quantiles(within, n=100)
