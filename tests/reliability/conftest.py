@@ -23,7 +23,8 @@ import pytest
 import requests
 
 from tests.conftest import postgres_required
-from tests.ops.conftest import API, Server, start_server
+from tests.e2e.conftest import benefit_body, decision, proposal
+from tests.ops.conftest import API, PORTFOLIO, Server, start_server
 from tests.reliability.cluster import Cluster, server_bindir
 
 FULL = os.environ.get("VALUETRAIL_RELIABILITY") == "full"
@@ -147,32 +148,14 @@ def seed(base: str, benefits: int = 1) -> Seeded:
     """Create a portfolio, an invested initiative and `benefits` flow benefits over HTTP."""
     api = base + API
     portfolio = created(call("POST", api + "/portfolios", json=PORTFOLIO))
-    initiative = created(
-        call("POST", api + "/initiatives", json={**PROPOSAL, "portfolio_id": portfolio["id"]})
-    )
-    created(call("POST", f"{api}/initiatives/{initiative['id']}/decisions", json=DECISION))
+    initiative = created(call("POST", api + "/initiatives", json=proposal(portfolio["id"])))
+    created(call("POST", f"{api}/initiatives/{initiative['id']}/decisions", json=decision()))
     ids = [
-        created(call("POST", api + "/benefits", json={**BENEFIT, "initiative_id": initiative["id"],
-                                                      "title": f"Benefit {n}"}))["id"]
+        created(call("POST", api + "/benefits",
+                     json=benefit_body(initiative["id"], title=f"Benefit {n}")))["id"]
         for n in range(benefits)
     ]  # fmt: skip
     return Seeded(str(portfolio["id"]), str(initiative["id"]), [str(i) for i in ids])
-
-
-PORTFOLIO = {"name": "Reliable", "currency": "GBP", "discount_rate": "0.035",
-             "base_month": "2025-01"}  # fmt: skip
-PROPOSAL = {"kind": "project", "name": "Portal", "sponsor": "COO", "start_month": "2025-01",
-            "end_month": "2026-12", "confidence": "0.8"}  # fmt: skip
-DECISION = {"decision": "invest", "rationale": "Strong case", "decided_by": "Board",
-            "decided_on": "2025-02-10"}  # fmt: skip
-BENEFIT = {
-    "title": "Lower cost to serve",
-    "category": "cashable",
-    "owner": "Ops",
-    "measure": {"name": "saving", "unit": "GBP", "kind": "flow", "direction": "increase"},
-    "baseline": {"value": "0", "as_of": "2025-01-01"},
-    "target": {"value": "1200", "by_month": "2025-12"},
-}
 
 
 @dataclass
