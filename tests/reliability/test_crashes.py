@@ -67,7 +67,7 @@ def test_a_projector_killed_ten_times_mid_catch_up_leaves_views_equal_to_a_rebui
     rng = random.Random(20261206)
     with opened(cluster_db, create_tables=True) as app:
         history = History(app, rng)
-        for _ in range(size(500, 4000)):
+        for _ in range(size(300, 4000)):
             history.step()
         head = app.head_position()
         db = ViewDatabase.from_url(cluster_db)
@@ -117,7 +117,7 @@ def test_a_worker_killed_mid_load_loses_nothing_acknowledged_and_is_replaced(
         workers = workers_of(master)
         assert len(workers) == 2
         with feeding(feeds):
-            time.sleep(size(2, 10))
+            time.sleep(size(1, 10))
             victim = sorted(workers)[0]
             os.kill(victim, signal.SIGKILL)
             deadline = time.monotonic() + 30
@@ -125,7 +125,7 @@ def test_a_worker_killed_mid_load_loses_nothing_acknowledged_and_is_replaced(
                 assert time.monotonic() < deadline, f"no new worker beside {replaced}"
                 time.sleep(0.1)
             served_before = sum(len(feed.acknowledged) for feed in feeds)
-            time.sleep(size(2, 10))
+            time.sleep(size(1, 10))
 
         assert len(replaced - workers) == 1  # gunicorn started one new worker
         assert sum(len(feed.acknowledged) for feed in feeds) > served_before  # and it serves

@@ -39,7 +39,7 @@ def test_an_outage_of_the_store_loses_no_acknowledged_write(
         world = seed(server.base, benefits=CLIENTS)
         feeds = [Feed(server.base, b, f"feed-{n}") for n, b in enumerate(world.benefit_ids)]
         with feeding(feeds):
-            time.sleep(size(2, 10))
+            time.sleep(size(1, 10))
             cluster.stop()
             stopped = time.monotonic()
             first_probe = readyz(server.base)
@@ -52,7 +52,7 @@ def test_an_outage_of_the_store_loses_no_acknowledged_write(
                 time.sleep(0.1)
             ready_again = time.monotonic() - restarted
             after_recovery = sum(len(feed.acknowledged) for feed in feeds)
-            time.sleep(size(3, 20))
+            time.sleep(size(2, 20))
 
         assert first_probe == 503
         assert sum(len(feed.acknowledged) for feed in feeds) > after_recovery  # writes resumed
