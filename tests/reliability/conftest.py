@@ -296,6 +296,15 @@ def workers_of(master: int) -> set[int]:
     return {pid for pid, projector in children_of(master).items() if not projector}
 
 
+def all_workers(master: int, count: int) -> set[int]:
+    """The workers of a master once all `count` of them have started (30 s at most)."""
+    deadline = time.monotonic() + 30
+    while len(workers := workers_of(master)) < count:
+        assert time.monotonic() < deadline, f"only {len(workers)} of {count} workers started"
+        time.sleep(0.1)
+    return workers
+
+
 def projector_of(master: int) -> int:
     """The projector child of a `valuetrail serve` master."""
     (pid,) = [pid for pid, projector in children_of(master).items() if projector]

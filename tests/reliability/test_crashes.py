@@ -21,6 +21,7 @@ from tests.integration.test_projector import History, assert_rebuild_equals, pos
 from tests.ops.conftest import API, free_port
 from tests.reliability.conftest import (
     Feed,
+    all_workers,
     assert_stored_once,
     call,
     created,
@@ -114,8 +115,7 @@ def test_a_worker_killed_mid_load_loses_nothing_acknowledged_and_is_replaced(
         world = seed(server.base, benefits=4)
         feeds = [Feed(server.base, b, f"feed-{n}") for n, b in enumerate(world.benefit_ids)]
         master = server.process.pid
-        workers = workers_of(master)
-        assert len(workers) == 2
+        workers = all_workers(master, 2)
         with feeding(feeds):
             time.sleep(size(1, 10))
             victim = sorted(workers)[0]

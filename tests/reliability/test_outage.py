@@ -23,8 +23,8 @@ from tests.reliability.conftest import (
 
 CLIENTS = 8
 OUTAGE_SECONDS = 5.0
-#: /readyz answers within its own 2 s budget; the client allows a little more for the network.
-PROBE_TIMEOUT = 3.5
+#: /readyz answers within its own 2 s budget; the client allows more for a busy machine.
+PROBE_TIMEOUT = 5.0
 
 
 def readyz(base: str) -> int:

@@ -19,6 +19,7 @@ import requests
 from tests.ops.conftest import API
 from tests.reliability.conftest import (
     Feed,
+    all_workers,
     assert_stored_once,
     call,
     report,
@@ -100,7 +101,7 @@ def test_a_soak_of_mixed_traffic_holds_its_memory_and_loses_nothing(
                 n += 1
                 time.sleep(0.05)
 
-        workers = workers_of(server.process.pid)
+        workers = all_workers(server.process.pid, 2)
         threads = [threading.Thread(target=read, args=(random.Random(n),)) for n in range(READERS)]
         threads += [threading.Thread(target=ingest, args=(feed,)) for feed in feeds]
         threads.append(threading.Thread(target=spend))
