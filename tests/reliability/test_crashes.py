@@ -61,6 +61,15 @@ def killed(process: subprocess.Popen[bytes]) -> None:
     process.wait(timeout=30)
 
 
+def stopped(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within 30 s."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        killed(process)
+
+
 def test_a_projector_killed_ten_times_mid_catch_up_leaves_views_equal_to_a_rebuild(
     cluster_db: str, tmp_path: Path
 ) -> None:
@@ -96,8 +105,7 @@ def test_a_projector_killed_ten_times_mid_catch_up_leaves_views_equal_to_a_rebui
                     assert time.monotonic() < deadline, f"views stuck at {positions(db)}"
                     time.sleep(0.1)
             finally:
-                process.send_signal(signal.SIGTERM)
-                process.wait(timeout=30)
+                stopped(process)
             rows = assert_rebuild_equals(app, db, key)
         finally:
             db.close()
