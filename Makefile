@@ -7,13 +7,14 @@ PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint bench clean ops-tools lock image-test
+.PHONY: help install run test lint bench clean ops-tools lock image-test reliability
 
 help:
 	@echo "make run    install the service and serve it (SQLite by default, see VALUETRAIL_DB)"
 	@echo "make test   install dev tools; ruff, ruff format --check, mypy, then pytest"
 	@echo "make lint   ruff and mypy only"
 	@echo "make bench  run benchmarks/store.py"
+	@echo "make reliability  tests/reliability at full size (faults, 5,000+ hostile requests, 30-min soak)"
 	@echo "make ops-tools  install Debian's prometheus (promtool) and docker-compose for tests/ops"
 	@echo "make lock   re-resolve requirements*.lock from pyproject.toml (UPGRADE=1: newest allowed)"
 	@echo "make image-test  build docker/Dockerfile with podman and check the running container"
@@ -94,6 +95,12 @@ lock: | $(PY)
 # container (tests/image/check_image.py; root, apt-get, standard library only; docs/DEPLOYMENT.md).
 image-test:
 	$(PYTHON) -m tests.image.check_image
+
+# The full reliability suite: about 45 minutes (a 30-minute soak among it); figures are appended
+# to var/reliability.jsonl. `make test` runs the same tests at quick sizes.
+reliability: $(VENV)/.installed
+	VALUETRAIL_RELIABILITY=full VALUETRAIL_RELIABILITY_REPORT=var/reliability.jsonl \
+		$(BIN)/pytest tests/reliability
 
 bench: $(VENV)/.installed-runtime
 	$(PY) benchmarks/store.py

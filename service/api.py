@@ -10,6 +10,7 @@ from flask_smorest import Api as SmorestApi
 from flask_smorest.spec import prepare_response
 
 from service.errors import PROBLEM_JSON
+from service.links import LinksPlugin
 from service.schemas.common import MONTH_PATTERN, Decimal, Month
 
 
@@ -42,7 +43,7 @@ class Api(SmorestApi):  # type: ignore[misc]
     ERROR_SCHEMA = ProblemSchema
 
     def __init__(self, app: Any) -> None:
-        super().__init__(app)
+        super().__init__(app, spec_kwargs={"extra_plugins": [LinksPlugin()]})
         self.register_field(Decimal, "string", None)
         self.ma_plugin.converter.add_attribute_function(month_keys)
 

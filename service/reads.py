@@ -20,6 +20,7 @@ from projections.catalog import build_projectors
 from projections.db import ViewDatabase
 from projections.runner import Projector, wait_for_position
 from service.errors import ApiProblem
+from service.gunicorn_conf import THREADS
 from service.http import json_response
 from service.state import application, settings
 
@@ -31,9 +32,10 @@ _CURSOR_PREFIX = "k"
 #: The largest log position either store can hold (a signed 64-bit integer): a position,
 #: `after` or cursor beyond it is refused (422) rather than sent to the database.
 MAX_POSITION = 2**63 - 1
-#: Requests of one process that may wait for the projector at once (`min_position`); the
-#: others are told 503 at once, so waiting requests never take every worker thread.
-MAX_WAITING = 2
+#: Reads of one worker that may wait for the projector at once (`min_position`). A wait holds
+#: a request thread for up to `read_wait_seconds`; capped below the worker's threads, one always
+#: stays free for health checks, writes and other reads. The others are told 503 at once.
+MAX_WAITING = max(1, THREADS - 1)
 _waiting = threading.BoundedSemaphore(MAX_WAITING)
 
 

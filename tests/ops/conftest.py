@@ -15,7 +15,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -126,8 +126,12 @@ def start_server(
     workers: int = 3,
     env: Mapping[str, str] | None = None,
     wait_for_projector: bool = True,
+    prefix: Sequence[str] = (),
 ) -> Server:
-    """Start `valuetrail <command>` on free ports and wait until it (and its projector) answer."""
+    """Start `valuetrail <command>` on free ports and wait until it (and its projector) answer.
+
+    `prefix` runs it through another program (`setpriv ...`).
+    """
     folder.mkdir(parents=True, exist_ok=True)
     port, metrics_port = free_port(), free_port()
     full_env = {
@@ -147,7 +151,11 @@ def start_server(
     log = folder / f"{command}-{port}.log"
     with log.open("wb") as sink:
         process = subprocess.Popen(
-            _command(command), cwd=folder, env=full_env, stdout=sink, stderr=subprocess.STDOUT
+            [*prefix, *_command(command)],
+            cwd=folder,
+            env=full_env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
         )
     server = Server(process, port, metrics_port, log, full_env)
     try:
