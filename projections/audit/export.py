@@ -8,6 +8,7 @@ was hashed: duplicate keys, unknown or missing fields, floats, `-0` and NaN all 
 from __future__ import annotations
 
 import base64
+import functools
 import itertools
 import json
 import multiprocessing
@@ -108,6 +109,14 @@ _DECODER = json.JSONDecoder(
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
 
 
+@functools.lru_cache(maxsize=4096)  # an export names few aggregates, each many times
+def _originator(text: str) -> bytes:
+    """The 16 bytes of an originator id in canonical UUID form."""
+    if not _UUID.match(text):
+        raise ValueError("originator_id is not a UUID in canonical form")
+    return bytes.fromhex(text.replace("-", ""))
+
+
 def strict_loads(text: str) -> Any:
     """JSON with no duplicate keys, integers only as numbers, no NaN or Infinity."""
     return _DECODER.decode(text)
@@ -133,8 +142,6 @@ def parse_event(record: dict[str, Any]) -> tuple[int, EventRow, tuple[str, str, 
         raise TypeError("hashes must be text")
     if len(topic) > 0x3FFF and len(topic.encode("utf-8")) > 0xFFFF:
         raise ValueError("topic longer than 65535 bytes")
-    if not _UUID.match(originator):
-        raise ValueError("originator_id is not a UUID in canonical form")
     text = record.get("state")
     if text is not None:
         if type(text) is not str:
@@ -147,7 +154,7 @@ def parse_event(record: dict[str, Any]) -> tuple[int, EventRow, tuple[str, str, 
         state = base64.b64decode(encoded, validate=True)
         if base64.b64encode(state).decode("ascii") != encoded:
             raise ValueError("state_base64 is not canonical base64")
-    row = (position, bytes.fromhex(originator.replace("-", "")), version, topic, state)
+    row = (position, _originator(originator), version, topic, state)
     return index, row, claimed
 
 
