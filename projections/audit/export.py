@@ -230,8 +230,8 @@ def _event_record(line: str) -> dict[str, Any] | None:
     return record
 
 
-def _event(line: str) -> tuple[int, EventRow, tuple[str, str, str]] | None:
-    """An event line's fields (`parse_event`) or None if it is not one; errors as strict ones."""
+def _event(line: str) -> tuple[int, EventRow, tuple[str, str, str]] | dict[str, Any]:
+    """An event line's fields (`parse_event`), or any other line's object; errors as strict ones."""
     record = _event_record(line)
     if record is not None:
         try:
@@ -241,7 +241,7 @@ def _event(line: str) -> tuple[int, EventRow, tuple[str, str, str]] | None:
     record = strict_loads(line)
     if not isinstance(record, dict):
         raise TypeError("a line must be a JSON object")
-    return parse_event(record) if "index" in record else None
+    return parse_event(record) if "index" in record else record
 
 
 @dataclass
@@ -292,10 +292,9 @@ def _parse_lines(block: Block, nodes: list[bytes], first: int, lines: Sequence[s
     for number, line in enumerate(lines, start=first):
         try:
             event = _event(line)
-            if event is None:
-                record = strict_loads(line)
-                signed = Reseal.parse(record) if "reseal" in record else TreeHead.parse(record)
-                block.signed.append(signed)
+            if isinstance(event, dict):
+                parse = Reseal.parse if "reseal" in event else TreeHead.parse
+                block.signed.append(parse(event))
                 continue
         except (TypeError, ValueError, KeyError) as error:
             raise ExportError(f"line {number}: not a valid export line ({error})") from None
