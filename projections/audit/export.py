@@ -8,6 +8,7 @@ was hashed: duplicate keys, unknown or missing fields, floats, `-0` and NaN all 
 from __future__ import annotations
 
 import base64
+import functools
 import itertools
 import json
 import multiprocessing
@@ -15,15 +16,16 @@ import os
 import re
 import sys
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from hashlib import sha256
+from json.scanner import make_scanner
 from typing import Any
 from uuid import UUID
 
 from projections.audit import merkle
-from projections.audit.hashing import GENESIS, ChainBuilder, EventRow
+from projections.audit.hashing import FIXED_FIELDS, GENESIS, EventRow, topic_field
 from projections.audit.heads import Reseal, TreeHead
 
 _EVENT_KEYS = frozenset(
@@ -107,6 +109,14 @@ _DECODER = json.JSONDecoder(
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
 
 
+@functools.lru_cache(maxsize=4096)  # an export names few aggregates, each many times
+def _originator(text: str) -> bytes:
+    """The 16 bytes of an originator id in canonical UUID form."""
+    if not _UUID.match(text):
+        raise ValueError("originator_id is not a UUID in canonical form")
+    return bytes.fromhex(text.replace("-", ""))
+
+
 def strict_loads(text: str) -> Any:
     """JSON with no duplicate keys, integers only as numbers, no NaN or Infinity."""
     return _DECODER.decode(text)
@@ -132,8 +142,6 @@ def parse_event(record: dict[str, Any]) -> tuple[int, EventRow, tuple[str, str, 
         raise TypeError("hashes must be text")
     if len(topic) > 0x3FFF and len(topic.encode("utf-8")) > 0xFFFF:
         raise ValueError("topic longer than 65535 bytes")
-    if not _UUID.match(originator):
-        raise ValueError("originator_id is not a UUID in canonical form")
     text = record.get("state")
     if text is not None:
         if type(text) is not str:
@@ -146,7 +154,7 @@ def parse_event(record: dict[str, Any]) -> tuple[int, EventRow, tuple[str, str, 
         state = base64.b64decode(encoded, validate=True)
         if base64.b64encode(state).decode("ascii") != encoded:
             raise ValueError("state_base64 is not canonical base64")
-    row = (position, bytes.fromhex(originator.replace("-", "")), version, topic, state)
+    row = (position, _originator(originator), version, topic, state)
     return index, row, claimed
 
 
@@ -158,7 +166,7 @@ class ExportLog:
     """An export read and its hashes recomputed: every complete subtree, and what was signed."""
 
     positions: list[int] = field(default_factory=list)
-    levels: list[list[bytes]] = field(default_factory=lambda: [[]])
+    levels: list[bytearray] = field(default_factory=lambda: [bytearray()])  # nodes, joined
     signed: list[TreeHead | Reseal] = field(default_factory=list)
 
     @property
@@ -168,11 +176,14 @@ class ExportLog:
 
     def root_at(self, size: int) -> bytes:
         """The tree hash of the first `size` events (size ≤ the number of events)."""
-        return merkle.fold([self.levels[lv][i] for lv, i in merkle.subtrees(0, size)])
+        return merkle.fold([self._node(lv, i) for lv, i in merkle.subtrees(0, size)])
 
     def leaf_node(self, index: int) -> bytes:
         """The tree's hash of the event at `index`."""
-        return self.levels[0][index]
+        return self._node(0, index)
+
+    def _node(self, level: int, index: int) -> bytes:
+        return bytes(self.levels[level][32 * index : 32 * index + 32])
 
     @property
     def current(self) -> list[TreeHead]:
@@ -188,25 +199,49 @@ class ExportLog:
         return [item for item in self.signed if isinstance(item, Reseal)]
 
 
-def _event_record(line: str) -> dict[str, Any] | None:
-    """An event line decoded by the C parser, checked as strictly as `strict_loads` would.
+#: The C parser's entry point, without `json.loads`'s wrappers; objects come as lists of pairs.
+_SCAN: Callable[[str, int], tuple[Any, int]] = make_scanner(
+    json.JSONDecoder(object_pairs_hook=list)  # type: ignore[arg-type]  # the stub's is wrong
+)
 
-    Event lines hold only scalars, and inside their strings every quote is escaped (`\\"`):
-    so each `":` not preceded by a backslash ends a key. Fewer keys in the object than that
-    means a key came twice; a `":-0` outside a string is a non-canonical zero. Floats, NaN and
-    Infinity come out as floats, which `parse_event` refuses. None for any other line.
+
+def _event_record(line: str) -> dict[str, Any] | None:
+    """An event line decoded by the C parser when that is provably as strict as `strict_loads`.
+
+    The object's pairs come as a list, so a duplicate key shows as fewer keys in the dict. The
+    parser takes `-0` as the integer 0: a line whose index, position or version is 0 goes the
+    strict way. Anywhere else a `-0`, a float, NaN, Infinity or a nested object is a value of
+    the wrong type, which `parse_event` refuses (and the caller then asks `strict_loads` why).
+    None for any other line, and for any line this cannot decide.
     """
     if not line.startswith('{"index"'):
         return None
-    record = json.loads(line)
-    if type(record) is not dict:
+    try:
+        pairs, end = _SCAN(line, 0)
+    except (StopIteration, ValueError):
         return None
-    keys = line.count('":') - line.count('\\":')
-    if keys != len(record):
-        raise ValueError("duplicate key")
-    if line.count('":-0') != line.count('\\":-0'):
-        raise ValueError("-0 is not a canonical number")
+    if end != len(line) and line[end:] != "\n":
+        return None
+    record = dict(pairs)
+    if len(record) != len(pairs) or not (
+        record.get("index") and record.get("position") and record.get("version")
+    ):
+        return None
     return record
+
+
+def _event(line: str) -> tuple[int, EventRow, tuple[str, str, str]] | dict[str, Any]:
+    """An event line's fields (`parse_event`), or any other line's object; errors as strict ones."""
+    record = _event_record(line)
+    if record is not None:
+        try:
+            return parse_event(record)
+        except (TypeError, ValueError):
+            pass  # the strict parser below finds the first fault, and says it as it would
+    record = strict_loads(line)
+    if not isinstance(record, dict):
+        raise TypeError("a line must be a JSON object")
+    return parse_event(record) if "index" in record else record
 
 
 @dataclass
@@ -216,13 +251,14 @@ class Block:
     Each event's state hash and leaf are recomputed, and each chain hash after the first is
     checked against the claimed one before it (so a wrong line is found where the sequential
     check would find it); the block's first link, and its order against the block before, are
-    left to the caller, who knows the end of that block.
+    left to the caller, who knows the end of that block. The tree's nodes inside the block
+    are hashed here too (`merkle.piece_levels`, as if its first event were at `first_index`).
     """
 
     first_line: int
-    indexes: list[int] = field(default_factory=list)
+    first_index: int = 0
     positions: list[int] = field(default_factory=list)
-    nodes: bytes = b""  # the tree's hash of each event's leaf, 32 bytes each
+    levels: list[bytes] = field(default_factory=list)
     first_leaf: bytes = b""
     first_chain: str = ""  # the chain hashes claimed by the block's first and last events
     last_chain: str = ""
@@ -243,47 +279,56 @@ def _parse_block(first: int, lines: Sequence[str]) -> Block:
         _parse_lines(block, nodes, first, lines)
     except ExportError as error:
         block.error = error  # raised by the caller once the links before it are checked
-    block.nodes = b"".join(nodes)
+    if nodes:
+        block.levels = merkle.piece_levels(block.first_index, nodes)
     return block
 
 
 def _parse_lines(block: Block, nodes: list[bytes], first: int, lines: Sequence[str]) -> None:
-    hasher = ChainBuilder()  # for its leaf hashing only
-    previous = ""
+    topics: dict[str, bytes] = {}  # topics repeat: their hashed encoding, once each
+    previous = b""
+    index = -1
+    positions = block.positions
     for number, line in enumerate(lines, start=first):
         try:
-            record = _event_record(line)
-            if record is None:
-                record = strict_loads(line)
-            if not isinstance(record, dict):
-                raise TypeError("a line must be a JSON object")
-            if "index" not in record:
-                signed = Reseal.parse(record) if "reseal" in record else TreeHead.parse(record)
-                block.signed.append(signed)
+            event = _event(line)
+            if isinstance(event, dict):
+                parse = Reseal.parse if "reseal" in event else TreeHead.parse
+                block.signed.append(parse(event))
                 continue
-            index, row, claimed = parse_event(record)
         except (TypeError, ValueError, KeyError) as error:
             raise ExportError(f"line {number}: not a valid export line ({error})") from None
+        at, row, claimed = event
         position = row[0]
         if block.signed:
             raise ExportError(f"line {number}: an event after the signed heads")
-        if block.positions and (index != block.indexes[-1] + 1 or position <= block.positions[-1]):
+        if positions and (at != index + 1 or position <= positions[-1]):
             raise ExportError(f"line {number}: event out of log order", position)
-        digest, leaf, _ = hasher.hashes(row)
+        topic = topics.get(row[3])
+        if topic is None:
+            topic = topics[row[3]] = topic_field(row[3])
+        digest = sha256(row[4]).digest()
+        leaf = sha256(FIXED_FIELDS.pack(position, row[1], row[2]) + topic + digest).digest()
         mismatch = claimed[0] != digest.hex() or claimed[1] != leaf.hex()
-        if not mismatch and nodes:
-            mismatch = sha256(bytes.fromhex(previous) + leaf).hexdigest() != claimed[2]
+        link = b""
+        if nodes:
+            link = sha256(previous + leaf).digest()
+            mismatch = mismatch or link.hex() != claimed[2]
+        elif not mismatch:
+            block.first_index, block.first_leaf, block.first_chain = at, leaf, claimed[2]
+            try:  # checked by the caller, against the block before, and refused there if not hex
+                link = bytes.fromhex(claimed[2])
+            except ValueError:
+                link = b""
         if mismatch:
             raise ExportError(
                 f"position {position}: event does not match its hashes or the chain before it",
                 position,
             )
-        if not nodes:
-            block.first_leaf, block.first_chain = leaf, claimed[2]
-        previous = block.last_chain = claimed[2]
-        block.indexes.append(index)
-        block.positions.append(position)
-        nodes.append(merkle.leaf_hash(leaf))
+        previous, index = link, at
+        positions.append(position)
+        nodes.append(sha256(b"\x00" + leaf).digest())
+    block.last_chain = previous.hex()
 
 
 def _blocks(lines: Iterable[str]) -> Iterator[tuple[int, list[str]]]:
@@ -322,15 +367,13 @@ def read_export(lines: Iterable[str]) -> ExportLog:
     """Parse an export strictly and recompute every leaf, chain hash and tree node."""
     log = ExportLog()
     chain = GENESIS.hex()
-    tree = merkle.CompactRange()
-    levels = log.levels
     for block in _parsed(lines):
         if block.positions:
             first = block.positions[0]
             at = f"line {block.first_line}"
             if log.signed:
                 raise ExportError(f"{at}: an event after the signed heads")
-            if block.indexes[0] != log.size or (log.size and first <= log.positions[-1]):
+            if block.first_index != log.size or (log.size and first <= log.positions[-1]):
                 raise ExportError(f"{at}: event out of log order", first)
             link = sha256(bytes.fromhex(chain) + block.first_leaf).hexdigest()
             if link != block.first_chain:
@@ -339,13 +382,8 @@ def read_export(lines: Iterable[str]) -> ExportLog:
                     first,
                 )
             chain = block.last_chain
+            merkle.merge(log.levels, block.first_index, block.levels)
             log.positions.extend(block.positions)
-            nodes = block.nodes
-            for offset in range(0, len(nodes), 32):
-                for level, _index, node in tree.append(nodes[offset : offset + 32]):
-                    if level == len(levels):
-                        levels.append([])
-                    levels[level].append(node)
         if block.error is not None:
             raise block.error
         log.signed.extend(block.signed)

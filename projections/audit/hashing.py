@@ -20,7 +20,7 @@ from hashlib import sha256
 from uuid import UUID
 
 GENESIS = bytes(32)
-_FIXED = struct.Struct(">Q16sq")  # position, originator id, version
+FIXED_FIELDS = struct.Struct(">Q16sq")  # position, originator id, version
 _TOPIC_LENGTH = struct.Struct(">H")
 
 #: One stored event as the log hashes it: position, originator id (its 16 raw bytes),
@@ -41,7 +41,7 @@ def topic_field(topic: str) -> bytes:
 
 def leaf_hash(position: int, originator_id: UUID, version: int, topic: str, state: bytes) -> bytes:
     """The leaf of one stored event."""
-    fixed = _FIXED.pack(position, originator_id.bytes, version)
+    fixed = FIXED_FIELDS.pack(position, originator_id.bytes, version)
     return sha256(fixed + topic_field(topic) + state_hash(state)).digest()
 
 
@@ -73,7 +73,9 @@ class ChainBuilder:
         if encoded is None:
             encoded = self.topics[topic] = topic_field(topic)
         digest = sha256(state).digest()
-        leaf = sha256(_FIXED.pack(position, originator_id, version) + encoded + digest).digest()
+        leaf = sha256(
+            FIXED_FIELDS.pack(position, originator_id, version) + encoded + digest
+        ).digest()
         return digest, leaf, sha256(self.head + leaf).digest()
 
     def accept(self, position: int, chain: bytes) -> None:

@@ -216,3 +216,42 @@ def verify_consistency(
         fn >>= 1
         sn >>= 1
     return fr == first_root and sr == second_root and sn == 0
+
+
+# -- every complete subtree of a log read in consecutive pieces --------------------------------
+
+
+def piece_levels(start: int, hashed: list[bytes]) -> list[bytes]:
+    """The complete subtrees inside leaves [start, start + len(hashed)), each level joined.
+
+    Level 0 is the hashed leaves themselves; a level's first node is the first whose leaves
+    all lie in the piece (the one across its left edge needs the piece before: see `merge`).
+    """
+    levels = [b"".join(hashed)]
+    nodes, first = hashed, start
+    while len(nodes) > 1:
+        if first & 1:  # its sibling is in the piece before
+            nodes, first = nodes[1:], first + 1
+        pairs = zip(nodes[::2], nodes[1::2], strict=False)  # an odd last one waits for the next
+        nodes = [sha256(b"\x01" + a + b).digest() for a, b in pairs]
+        first >>= 1
+        levels.append(b"".join(nodes))
+    return levels
+
+
+def merge(levels: list[bytearray], start: int, piece: list[bytes]) -> None:
+    """Extend every level (joined hashes from leaf 0) by a piece's levels from `piece_levels`.
+
+    The nodes across the piece's left edge are hashed here, from the levels below them.
+    """
+    end = start + len(piece[0]) // 32
+    levels[0] += piece[0]
+    for level in range(1, end.bit_length()):
+        if level == len(levels):
+            levels.append(bytearray())
+        index = start >> level
+        if index << level != start and index < end >> level:
+            below = levels[level - 1]
+            levels[level] += sha256(b"\x01" + below[64 * index : 64 * index + 64]).digest()
+        if level < len(piece):
+            levels[level] += piece[level]

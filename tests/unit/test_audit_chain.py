@@ -232,6 +232,15 @@ EDITS: dict[str, Callable[[list[str]], list[str]]] = {
     "float position": lambda ls: [ls[0].replace('"position":1,', '"position":1.0,'), *ls[1:]],
     "exponent position": lambda ls: [ls[0].replace('"position":1,', '"position":1e0,'), *ls[1:]],
     "negative zero": lambda ls: [ls[0].replace('"index":0,', '"index":-0,'), *ls[1:]],
+    "negative zero after a space": lambda ls: [
+        ls[0].replace('"version":0,', '"version": -0,'),
+        *ls[1:],
+    ],
+    "duplicate key after a space": lambda ls: [
+        *ls[:5],
+        ls[5].replace('"index":5,', '"index":5,"state" :"{}",'),
+        *ls[6:],
+    ],
     "NaN": lambda ls: [ls[0].replace('"version":0,', '"version":NaN,'), *ls[1:]],
     "missing field": lambda ls: [ls[0].replace('"version":0,', ""), *ls[1:]],
     "head with extra field": lambda ls: [*ls[:-1], edited(ls[-1], log_id="x")],

@@ -127,3 +127,20 @@ def test_a_proof_reads_only_logarithmically_many_stored_nodes() -> None:
         assert len(merkle.nodes_of(merkle.inclusion_spans(index, size))) <= 40
     for first in (1, 2, 3, 524_288, 777_777, 999_999):
         assert len(merkle.nodes_of(merkle.consistency_spans(first, size))) <= 80
+
+
+@pytest.mark.parametrize("pieces", [[1] * 9, [4, 4, 4], [3, 5, 1, 7, 2, 11], [6, 1, 16, 10]])
+def test_a_log_hashed_in_pieces_holds_every_complete_subtree(pieces: list[int]) -> None:
+    entries = [bytes([n]) * n for n in range(sum(pieces))]
+    levels = [bytearray()]
+    start = 0
+    for length in pieces:
+        hashed = [merkle.leaf_hash(entry) for entry in entries[start : start + length]]
+        merkle.merge(levels, start, merkle.piece_levels(start, hashed))
+        start += length
+
+    for size in range(len(entries) + 1):
+        nodes = [bytes(levels[lv][32 * i : 32 * i + 32]) for lv, i in merkle.subtrees(0, size)]
+        assert merkle.fold(nodes) == rfc9162.mth(entries[:size])
+    heights = range(len(entries).bit_length())
+    assert [len(level) // 32 for level in levels] == [len(entries) >> lv for lv in heights]
