@@ -3,7 +3,8 @@
 The promise is what was recorded at the instant the initiative's first decision to active was
 recorded (transaction time): its cost forecast, and the benefits attributing a share to it with
 their forecasts and shares then. A later re-forecast is a later version, so it cannot change it.
-Actuals and spend are those recorded by the as-of instant.
+Actuals (one row per benefit and month, `projections.actuals`) and spend are those recorded by
+the as-of instant.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from domain.analytics.accuracy import Accuracy, Invested, PromisedBenefit, Propo
 from domain.analytics.accuracy import forecast_accuracy as accuracy_of
 from domain.analytics.inputs import PROPOSAL_STATUSES
 from domain.valuation import effective_shares, initiative_value
+from projections.actuals import actuals_before
 from projections.analytics import Snapshot
 from projections.codec import loads, months_from_text
 from projections.db import Cursor, ViewDatabase
-from projections.value import BenefitRow, benefit_facts_from, monthly_actuals
+from projections.value import BenefitRow, benefit_facts_from
 from projections.view import instant_text
 
 Version = tuple[str, int]
@@ -115,8 +117,11 @@ def _invested(db: ViewDatabase, snap: Snapshot) -> list[Invested]:
             for mine, benefits in promised.values()
             for key in benefits
         }
-        kinds = {key[0]: facts.kind for key, facts in promised_benefits.items()}
-        actuals = monthly_actuals(cursor, snap.portfolio_id, at, kinds) if kinds else {}
+        benefit_ids = {key[0] for key in promised_benefits}
+        # Only months before the as-of month are judged (`domain.analytics.accuracy.track`).
+        actuals = {}
+        if benefit_ids:
+            actuals = actuals_before(cursor, snap.portfolio_id, at, snap.month, benefit_ids)
         spend = _spend(cursor, snap.portfolio_id, at)
     found = []
     for ident, (decided_on, _) in decisions.items():
