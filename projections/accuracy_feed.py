@@ -12,14 +12,15 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 from decimal import Decimal
+from functools import partial
 from uuid import UUID
 
 from domain.analytics.accuracy import Accuracy, Invested, PromisedBenefit, Proposal
 from domain.analytics.accuracy import forecast_accuracy as accuracy_of
 from domain.analytics.inputs import PROPOSAL_STATUSES
-from domain.valuation import effective_shares, initiative_value
+from domain.valuation import BenefitFacts, effective_shares, initiative_value
 from projections.actuals import actuals_before
-from projections.analytics import Snapshot
+from projections.analytics import Memo, Snapshot
 from projections.codec import loads, months_from_text
 from projections.db import Cursor, ViewDatabase
 from projections.value import BenefitRow, benefit_facts_from
@@ -103,20 +104,34 @@ def _decimals(text: str) -> dict[str, Decimal]:
     return {m: Decimal(v) for m, v in months_from_text(text).items()}
 
 
+def _cost(stored: dict[Version, tuple[str, str]], key: Version) -> dict[str, Decimal]:
+    return _decimals(stored[key][1])
+
+
+def _promise(stored: dict[Version, tuple[str, str]], key: Version) -> BenefitFacts:
+    facts, forecast = stored[key]
+    return benefit_facts_from(key[0], BenefitRow.of(loads(facts)), forecast)
+
+
+#: Promised benefit versions and initiative versions' cost forecasts, decoded.
+_PROMISES: Memo[Version, BenefitFacts] = Memo()
+_COSTS: Memo[Version, dict[str, Decimal]] = Memo()
+
+
 def _invested(db: ViewDatabase, snap: Snapshot) -> list[Invested]:
     at = instant_text(snap.at)
     with db.read() as cursor:
         decisions = _invest_decisions(cursor, snap.portfolio_id, at)
         decisions = {i: d for i, d in decisions.items() if i in snap.recorded.initiatives}
         promised = _promised_versions(cursor, snap.portfolio_id, at, decisions)
-        wanted = {v for mine, benefits in promised.values() for v in [mine, *benefits] if v}
-        stored = _versions(cursor, wanted)
-        # Each benefit version decoded once, however many initiatives it was promised to.
-        promised_benefits = {
-            key: benefit_facts_from(key[0], BenefitRow.of(loads(stored[key][0])), stored[key][1])
-            for mine, benefits in promised.values()
-            for key in benefits
-        }
+        mines = {mine for mine, _ in promised.values() if mine}
+        keys = {key for _, benefits in promised.values() for key in benefits}
+        # A version never changes once stored: each is fetched and decoded once per process.
+        stored = _versions(
+            cursor, {v for v in mines if v not in _COSTS} | {v for v in keys if v not in _PROMISES}
+        )
+        costs = {v: _COSTS.get(v, partial(_cost, stored, v)) for v in mines}
+        promised_benefits = {k: _PROMISES.get(k, partial(_promise, stored, k)) for k in keys}
         benefit_ids = {key[0] for key in promised_benefits}
         # Only months before the as-of month are judged (`domain.analytics.accuracy.track`).
         actuals = {}
@@ -138,7 +153,7 @@ def _invested(db: ViewDatabase, snap: Snapshot) -> list[Invested]:
                 sponsor=row.sponsor,
                 leader=row.leader,
                 invested_on=decided_on,
-                cost_forecast={} if mine is None else _decimals(stored[mine][1]),
+                cost_forecast={} if mine is None else costs[mine],
                 spend=spend.get(ident, {}),
                 benefits=promises,
             )
