@@ -33,7 +33,8 @@ DDL = (
     " benefit_id TEXT NOT NULL, month TEXT NOT NULL, position BIGINT NOT NULL,"
     " portfolio_id TEXT NOT NULL, recorded_at TEXT NOT NULL, value TEXT NOT NULL,"
     " PRIMARY KEY (benefit_id, month, position))",
-    "CREATE INDEX IF NOT EXISTS vt_actual_portfolio ON vt_actual (portfolio_id, recorded_at)",
+    "CREATE INDEX IF NOT EXISTS vt_actual_portfolio"
+    " ON vt_actual (portfolio_id, recorded_at, position)",
 )
 MEASURED_COLUMNS = (
     "benefit_id, position, portfolio_id, recorded_at, total, months, last, last_month"
@@ -81,17 +82,23 @@ def missing_actuals(cursor: Cursor) -> bool:
 def actuals_before(
     cursor: Cursor, portfolio_id: UUID, at: str, before: str, wanted: set[str]
 ) -> dict[str, dict[str, Decimal]]:
-    """The wanted benefits' monthly actuals as recorded at `at`, for months before `before`."""
+    """The wanted benefits' monthly actuals as recorded at `at`, for months before `before`.
+
+    Rows come in the index's order; a benefit's events are recorded one after another, so for
+    each of its months the last row is the latest (cheaper than grouping in SQL: most months
+    have one row).
+    """
     cursor.execute(
-        "SELECT a.benefit_id, a.month, a.value FROM vt_actual a JOIN ("
-        "  SELECT benefit_id, month, MAX(position) AS position FROM vt_actual"
-        "  WHERE portfolio_id = ? AND recorded_at <= ? AND month < ? GROUP BY benefit_id, month"
-        ") latest ON latest.benefit_id = a.benefit_id AND latest.month = a.month"
-        " AND latest.position = a.position",
+        "SELECT benefit_id, month, value FROM vt_actual"
+        " WHERE portfolio_id = ? AND recorded_at <= ? AND month < ?"
+        " ORDER BY recorded_at, position",
         (str(portfolio_id), at, before),
     )
-    found: dict[str, dict[str, Decimal]] = defaultdict(dict)
+    latest: dict[str, dict[str, str]] = defaultdict(dict)
     for benefit_id, month, value in cursor.fetchall():
-        if benefit_id in wanted:
-            found[benefit_id][month] = Decimal(value)
-    return dict(found)
+        latest[benefit_id][month] = value
+    return {
+        benefit_id: {month: Decimal(value) for month, value in months.items()}
+        for benefit_id, months in latest.items()
+        if benefit_id in wanted
+    }
