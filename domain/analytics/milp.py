@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -105,8 +105,8 @@ class SolverTimeLimitError(ArithmeticError):
     """The solver could not prove an optimum within the time allowed."""
 
 
-class Model:
-    """One HiGHS model of a problem, re-solved with extra rows for each step or new bounds."""
+class _Model:
+    """One HiGHS model of a problem, re-solved with extra rows for each lexicographic step."""
 
     def __init__(self, problem: Problem, watch: Stopwatch | None = None) -> None:
         self.problem = problem
@@ -139,15 +139,10 @@ class Model:
                 if key in rows and amount:
                     rows[key][0].append(index)
                     rows[key][1].append(float(amount))
-        # Each limit's row and scale, and each family's sum row: `relimit` moves their bounds.
-        self.limit_rows: dict[RowKey, tuple[int, float]] = {}
-        self.sum_rows: list[tuple[int, list[RowKey], float]] = []
-        self.cuts: list[int] = []
         for key, (cols, coefs) in rows.items():
             limit = float(problem.limits[key])
             scale = limit if limit > 0 else 1.0  # rows relative to their limit
-            row = self._row(cols, [c / scale for c in coefs], -INF, limit / scale)
-            self.limit_rows[key] = (row, scale)
+            self._row(cols, [c / scale for c in coefs], -INF, limit / scale)
         self._surrogates(rows)
         for index, alternatives in problem.needs:
             cols = [index, *alternatives]
@@ -169,8 +164,7 @@ class Model:
             limit = sum(float(self.problem.limits[k]) for k in keys)
             if limit > 0 and total:
                 cols = sorted(total)
-                row = self._row(cols, [total[c] / limit for c in cols], -INF, 1.0)
-                self.sum_rows.append((row, keys, limit))
+                self._row(cols, [total[c] / limit for c in cols], -INF, 1.0)
 
     def _row(self, cols: list[int], coefs: list[float], low: float, high: float) -> int:
         self.highs.addRows(1, [low], [high], len(cols), [0], cols, coefs)
@@ -182,23 +176,6 @@ class Model:
         self.highs.changeColsCost(count, list(range(count)), list(coefs))
         sense = highspy.ObjSense.kMaximize if maximise else highspy.ObjSense.kMinimize
         self.highs.changeObjectiveSense(sense)
-
-    def start(self, choice: Collection[int]) -> None:
-        """Give the next solve a choice known to keep the rules, a head start."""
-        hint = highspy.HighsSolution()
-        hint.col_value = [1.0 if o in choice else 0.0 for o in range(len(self.problem.options))]
-        self.highs.setSolution(hint)
-
-    def relimit(self, limits: Mapping[RowKey, Decimal]) -> None:
-        """Solve the next time under other amounts of the same limits: only row bounds move."""
-        self.problem = replace(self.problem, limits=limits)
-        for key, (row, scale) in self.limit_rows.items():
-            self.highs.changeRowBounds(row, -INF, float(limits[key]) / scale)
-        for row, keys, scale in self.sum_rows:
-            self.highs.changeRowBounds(row, -INF, sum(float(limits[k]) for k in keys) / scale)
-        for row in self.cuts:  # what broke the old amounts may fit; the Decimal check re-cuts
-            self.highs.changeRowBounds(row, -INF, INF)
-        self.cuts.clear()
 
     def bound(self, coefs: Sequence[float], low: float, high: float) -> int:
         """Add a row over every option (keeping what a previous step achieved); its index."""
@@ -227,18 +204,16 @@ class Model:
             if feasible(self.problem, chosen):
                 return chosen
             # Slack in floating point let an over-limit choice through: exclude exactly it.
-            cut = self._row(
+            self._row(
                 list(range(len(values))),
                 [1.0 if i in chosen else -1.0 for i in range(len(values))],
                 -INF,
                 len(chosen) - 1.0,
             )
-            self.cuts.append(cut)
         raise ArithmeticError("the solver kept returning choices that break a limit")
 
 
-def scale_of(amounts: Sequence[Decimal]) -> float:
-    """The largest magnitude of the amounts (1 when all are 0): what objective rows divide by."""
+def _scale(amounts: Sequence[Decimal]) -> float:
     largest = max((abs(a) for a in amounts), default=ZERO)
     return float(largest) if largest else 1.0
 
@@ -258,20 +233,22 @@ def solve(
     "is there an equally valuable choice that is better on this count?", which the solver
     answers as quickly as the first question.
     """
-    model = Model(problem, watch)
+    model = _Model(problem, watch)
     options = problem.options
-    v_scale = scale_of([o.value for o in options])
+    v_scale = _scale([o.value for o in options])
     v_coefs = [float(o.value) / v_scale for o in options]
     model.objective(v_coefs, maximise=True)
     if start:
-        model.start(start)
+        hint = highspy.HighsSolution()
+        hint.col_value = [1.0 if o in start else 0.0 for o in range(len(options))]
+        model.highs.setSolution(hint)
     chosen = model.run()
     if chosen is None or depth == "value":
         return chosen
     model.bound(v_coefs, float(total_value(problem, chosen)) / v_scale - TIE, INF)
     if _unique(model, chosen):
         return chosen
-    c_scale = Decimal(scale_of([o.cost for o in options]))
+    c_scale = Decimal(_scale([o.cost for o in options]))
     chosen = _descend(model, chosen, [o.cost / c_scale for o in options], Decimal(STEP))
     if problem.drop_idle:
         idle = [Decimal(o.value == 0 and o.cost == 0) for o in options]
@@ -283,7 +260,7 @@ def solve(
     return _prefer_ranks(model, chosen)
 
 
-def _unique(model: Model, chosen: tuple[int, ...]) -> bool:
+def _unique(model: _Model, chosen: tuple[int, ...]) -> bool:
     """Whether no other choice is as valuable: then every tie-break step would keep it."""
     picked = set(chosen)
     others = [1.0 if o in picked else -1.0 for o in range(len(model.problem.options))]
@@ -294,7 +271,7 @@ def _unique(model: Model, chosen: tuple[int, ...]) -> bool:
 
 
 def _descend(
-    model: Model, chosen: tuple[int, ...], coefs: Sequence[Decimal], unit: Decimal
+    model: _Model, chosen: tuple[int, ...], coefs: Sequence[Decimal], unit: Decimal
 ) -> tuple[int, ...]:
     """Lower Σ coefs over the choice a `unit` at a time while the value holds; keep the least."""
 
@@ -314,7 +291,7 @@ def _descend(
     return chosen
 
 
-def _prefer_items(model: Model, chosen: tuple[int, ...]) -> tuple[int, ...]:
+def _prefer_items(model: _Model, chosen: tuple[int, ...]) -> tuple[int, ...]:
     """Among equally good choices, take each item in id order when some such choice can."""
     problem = model.problem
     taken = {problem.options[o].item for o in chosen}
@@ -336,7 +313,7 @@ def _prefer_items(model: Model, chosen: tuple[int, ...]) -> tuple[int, ...]:
     return chosen
 
 
-def _prefer_ranks(model: Model, chosen: tuple[int, ...]) -> tuple[int, ...]:
+def _prefer_ranks(model: _Model, chosen: tuple[int, ...]) -> tuple[int, ...]:
     """Among equally good choices of the same items, each item in id order at its lowest rank."""
     problem = model.problem
     options = problem.options
@@ -372,5 +349,5 @@ def _prefer_ranks(model: Model, chosen: tuple[int, ...]) -> tuple[int, ...]:
 
 def _as_good(problem: Problem, found: tuple[int, ...], chosen: tuple[int, ...]) -> bool:
     """Whether `found` is worth as much as `chosen`, up to the tie tolerance."""
-    slack = Decimal(TIE) * Decimal(scale_of([o.value for o in problem.options]))
+    slack = Decimal(TIE) * Decimal(_scale([o.value for o in problem.options]))
     return total_value(problem, found) >= total_value(problem, chosen) - slack

@@ -31,11 +31,11 @@ from .milp import (
     RowKey,
     SolverTimeLimitError,
     Stopwatch,
+    feasible,
     solve,
     total_value,
 )
 from .model import TOTAL, Built, InfeasibleError, budget_limits, build, closure, unreachable
-from .points import solve_points
 from .reasons import BindingConstraint, Excluded, Selected, explain
 
 ZERO = Decimal(0)
@@ -249,16 +249,25 @@ def _frontier(
     by_month = {k: v for k, v in budget.items() if k != TOTAL}
     spread = sum(by_month.values(), ZERO)
     people = {k: v for k, v in problem.limits.items() if k[0] == "people"}
-    limits = []
+    frontier = []
+    previous: tuple[int, ...] | None = None
     for amount in steps:
         if by_month and spread > 0:
-            limits.append({**{k: v * amount / spread for k, v in by_month.items()}, **people})
+            limits = {k: v * amount / spread for k, v in by_month.items()}
         else:
-            limits.append({TOTAL: amount, **people})
-    # One model for every point; each starts from the previous point's set, which still fits.
-    found = solve_points(replace(problem, limits=limits[0]), limits, watch=watch)
-    frontier = []
-    for amount, chosen in zip(steps, found, strict=True):
-        value = None if chosen is None else total_value(problem, chosen)
+            limits = {TOTAL: amount}
+        point = replace(problem, limits={**limits, **people})
+        # The previous point's set still fits a larger budget: a head start, and a floor.
+        fits = previous is not None and feasible(point, previous)
+        head = previous if fits and previous else ()
+        chosen = solve(point, depth="value", start=head, watch=watch)
+        if (
+            fits
+            and previous is not None
+            and (chosen is None or total_value(point, previous) > total_value(point, chosen))
+        ):
+            chosen = previous
+        previous = chosen
+        value = None if chosen is None else total_value(point, chosen)
         frontier.append(FrontierPoint(amount, value, 0 if chosen is None else len(chosen)))
     return tuple(frontier)
