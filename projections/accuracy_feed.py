@@ -3,7 +3,8 @@
 The promise is what was recorded at the instant the initiative's first decision to active was
 recorded (transaction time): its cost forecast, and the benefits attributing a share to it with
 their forecasts and shares then. A later re-forecast is a later version, so it cannot change it.
-Actuals and spend are those recorded by the as-of instant.
+Actuals (one row per benefit and month, `projections.actuals`) and spend are those recorded by
+the as-of instant.
 """
 
 from __future__ import annotations
@@ -11,16 +12,18 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 from decimal import Decimal
+from functools import partial
 from uuid import UUID
 
 from domain.analytics.accuracy import Accuracy, Invested, PromisedBenefit, Proposal
 from domain.analytics.accuracy import forecast_accuracy as accuracy_of
 from domain.analytics.inputs import PROPOSAL_STATUSES
-from domain.valuation import effective_shares, initiative_value
-from projections.analytics import Snapshot
+from domain.valuation import BenefitFacts, effective_shares, initiative_value
+from projections.actuals import actuals_before
+from projections.analytics import Memo, Snapshot
 from projections.codec import loads, months_from_text
 from projections.db import Cursor, ViewDatabase
-from projections.value import BenefitRow, benefit_facts_from, monthly_actuals
+from projections.value import BenefitRow, benefit_facts_from
 from projections.view import instant_text
 
 Version = tuple[str, int]
@@ -101,22 +104,39 @@ def _decimals(text: str) -> dict[str, Decimal]:
     return {m: Decimal(v) for m, v in months_from_text(text).items()}
 
 
+def _cost(stored: dict[Version, tuple[str, str]], key: Version) -> dict[str, Decimal]:
+    return _decimals(stored[key][1])
+
+
+def _promise(stored: dict[Version, tuple[str, str]], key: Version) -> BenefitFacts:
+    facts, forecast = stored[key]
+    return benefit_facts_from(key[0], BenefitRow.of(loads(facts)), forecast)
+
+
+#: Promised benefit versions and initiative versions' cost forecasts, decoded.
+_PROMISES: Memo[Version, BenefitFacts] = Memo()
+_COSTS: Memo[Version, dict[str, Decimal]] = Memo()
+
+
 def _invested(db: ViewDatabase, snap: Snapshot) -> list[Invested]:
     at = instant_text(snap.at)
     with db.read() as cursor:
         decisions = _invest_decisions(cursor, snap.portfolio_id, at)
         decisions = {i: d for i, d in decisions.items() if i in snap.recorded.initiatives}
         promised = _promised_versions(cursor, snap.portfolio_id, at, decisions)
-        wanted = {v for mine, benefits in promised.values() for v in [mine, *benefits] if v}
-        stored = _versions(cursor, wanted)
-        # Each benefit version decoded once, however many initiatives it was promised to.
-        promised_benefits = {
-            key: benefit_facts_from(key[0], BenefitRow.of(loads(stored[key][0])), stored[key][1])
-            for mine, benefits in promised.values()
-            for key in benefits
-        }
-        kinds = {key[0]: facts.kind for key, facts in promised_benefits.items()}
-        actuals = monthly_actuals(cursor, snap.portfolio_id, at, kinds) if kinds else {}
+        mines = {mine for mine, _ in promised.values() if mine}
+        keys = {key for _, benefits in promised.values() for key in benefits}
+        # A version never changes once stored: each is fetched and decoded once per process.
+        stored = _versions(
+            cursor, {v for v in mines if v not in _COSTS} | {v for v in keys if v not in _PROMISES}
+        )
+        costs = {v: _COSTS.get(v, partial(_cost, stored, v)) for v in mines}
+        promised_benefits = {k: _PROMISES.get(k, partial(_promise, stored, k)) for k in keys}
+        benefit_ids = {key[0] for key in promised_benefits}
+        # Only months before the as-of month are judged (`domain.analytics.accuracy.track`).
+        actuals = {}
+        if benefit_ids:
+            actuals = actuals_before(cursor, snap.portfolio_id, at, snap.month, benefit_ids)
         spend = _spend(cursor, snap.portfolio_id, at)
     found = []
     for ident, (decided_on, _) in decisions.items():
@@ -133,7 +153,7 @@ def _invested(db: ViewDatabase, snap: Snapshot) -> list[Invested]:
                 sponsor=row.sponsor,
                 leader=row.leader,
                 invested_on=decided_on,
-                cost_forecast={} if mine is None else _decimals(stored[mine][1]),
+                cost_forecast={} if mine is None else costs[mine],
                 spend=spend.get(ident, {}),
                 benefits=promises,
             )

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 from domain.analytics.coverage import Claim, Coverage, InitiativeName, claims, goal_coverage
@@ -41,6 +41,9 @@ from projections.value import (
     valued_benefits,
 )
 from projections.view import instant_text, tracked_position
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 @dataclass
@@ -98,33 +101,36 @@ def snapshot(db: ViewDatabase, portfolio_id: UUID, at: datetime) -> Snapshot | N
     return Snapshot(portfolio_id, at, month, terms, recorded, benefits, money, position)
 
 
-class _Series:
-    """Forecasts in money from `from_month` on, by stored forecast text, shared by reads.
+class Memo(Generic[K, V]):
+    """What a read works out from rows that never change once stored, kept per process.
 
-    A version's forecast text never changes once stored, and the analytics only read these
-    series, so each is parsed and valued once per process, not on every read (bounded).
+    Stored forecast texts and aggregate versions never change, so the analytics parse and
+    value each once per process, not on every read (bounded: the oldest tenth goes first).
     """
 
     def __init__(self, size: int = 20_000) -> None:
         self.size = size
-        self._series: dict[tuple[Any, ...], dict[str, Decimal]] = {}
+        self._found: dict[K, V] = {}
         self._lock = threading.Lock()
 
-    def get(
-        self, key: tuple[Any, ...], make: Callable[[], dict[str, Decimal]]
-    ) -> dict[str, Decimal]:
-        found = self._series.get(key)
+    def __contains__(self, key: K) -> bool:
+        return key in self._found
+
+    def get(self, key: K, make: Callable[[], V]) -> V:
+        """The value kept for `key`, made (and kept) on first use."""
+        found = self._found.get(key)
         if found is None:
             found = make()
             with self._lock:
-                if len(self._series) >= self.size:  # forget the oldest tenth
-                    for old in list(itertools.islice(self._series, max(1, self.size // 10))):
-                        self._series.pop(old, None)
-                self._series[key] = found
+                if len(self._found) >= self.size:  # forget the oldest tenth
+                    for old in list(itertools.islice(self._found, max(1, self.size // 10))):
+                        self._found.pop(old, None)
+                self._found[key] = found
         return found
 
 
-_SERIES = _Series()
+#: Forecasts in money from `from_month` on, by stored forecast text.
+_SERIES: Memo[tuple[Any, ...], dict[str, Decimal]] = Memo()
 
 
 def _decimals(text: str | None, month: str | None = None) -> dict[str, Decimal]:

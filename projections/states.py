@@ -18,7 +18,15 @@ from domain.facts import benefit_facts as facts_of
 from domain.facts import terms_of
 from domain.initiative import Initiative
 from domain.portfolio import Portfolio
-from domain.valuation import PortfolioTerms, forecast_money, measured, present_value
+from domain.valuation import PortfolioTerms, forecast_money, present_value
+from projections.actuals import (
+    ACTUAL_COLUMNS,
+    MEASURED_COLUMNS,
+    actual_row,
+    measured_row,
+    missing_actuals,
+)
+from projections.actuals import DDL as ACTUALS_DDL
 from projections.codec import dumps, loads, months_text
 from projections.db import Cursor, insert_rows
 from projections.value import terms_from, terms_key
@@ -105,7 +113,15 @@ class StatesView(View):
 
     name = "portfolio_value"
     topics = event_topics(Portfolio, Initiative, Benefit)
-    tables = ("vt_state", "vt_spend", "vt_measured", "vt_forecast", "vt_lesson", "vt_scenario")
+    tables = (
+        "vt_state",
+        "vt_spend",
+        "vt_measured",
+        "vt_actual",
+        "vt_forecast",
+        "vt_lesson",
+        "vt_scenario",
+    )
     ddl = (
         "CREATE TABLE IF NOT EXISTS vt_state ("
         " aggregate_id TEXT NOT NULL, version BIGINT NOT NULL, kind TEXT NOT NULL,"
@@ -120,14 +136,7 @@ class StatesView(View):
         " month TEXT NOT NULL, amount TEXT NOT NULL, source TEXT NOT NULL, external_id TEXT,"
         " recorded_at TEXT NOT NULL, position BIGINT NOT NULL)",
         "CREATE INDEX IF NOT EXISTS vt_spend_portfolio ON vt_spend (portfolio_id, recorded_at)",
-        # Each benefit's actuals summed over every month (`domain.valuation.measured`), after
-        # each change: a value read takes one row per benefit instead of every measurement.
-        "CREATE TABLE IF NOT EXISTS vt_measured ("
-        " benefit_id TEXT NOT NULL, position BIGINT NOT NULL, portfolio_id TEXT NOT NULL,"
-        " recorded_at TEXT NOT NULL, total TEXT NOT NULL, months INTEGER NOT NULL,"
-        " last TEXT, last_month TEXT NOT NULL, PRIMARY KEY (benefit_id, position))",
-        "CREATE INDEX IF NOT EXISTS vt_measured_portfolio"
-        " ON vt_measured (portfolio_id, recorded_at)",
+        *ACTUALS_DDL,
         # Each initiative and benefit version's cost or benefit forecast (`months_text`): a
         # value read needs it only to value a forecast again (a stop, other terms).
         "CREATE TABLE IF NOT EXISTS vt_forecast ("
@@ -169,6 +178,7 @@ class StatesView(View):
             if row is not None:
                 facts = loads(row[0])
                 stale = stale or valued not in facts or moved in facts
+        stale = stale or missing_actuals(cursor)
         if stale:
             self.reset(cursor)
             track(cursor, self.name, 0)
@@ -199,6 +209,7 @@ class StatesView(View):
         versions: dict[str, list[list[Any]]] = {}
         supersede: list[tuple[str, str]] = []
         measured_rows: list[tuple[Any, ...]] = []
+        actual_rows: list[tuple[Any, ...]] = []
         forecasts: list[tuple[Any, ...]] = []
         lessons: list[tuple[Any, ...]] = []
         scenarios: list[tuple[Any, ...]] = []
@@ -211,6 +222,7 @@ class StatesView(View):
                 spends.append(self._spend(envelope, aggregate))
             if envelope.topic in MEASURED:
                 measured_rows.append(measured_row(envelope, aggregate))
+                actual_rows.append(actual_row(envelope, aggregate))
             if envelope.topic == LESSON:
                 lessons.append(lesson_row(envelope, aggregate))
             if envelope.topic == SCENARIO:
@@ -242,12 +254,8 @@ class StatesView(View):
             [row for rows in versions.values() for row in rows],
         )
         insert_rows(cursor, "vt_forecast", "aggregate_id, version, months", forecasts)
-        insert_rows(
-            cursor,
-            "vt_measured",
-            "benefit_id, position, portfolio_id, recorded_at, total, months, last, last_month",
-            measured_rows,
-        )
+        insert_rows(cursor, "vt_measured", MEASURED_COLUMNS, measured_rows)
+        insert_rows(cursor, "vt_actual", ACTUAL_COLUMNS, actual_rows)
         insert_rows(
             cursor,
             "vt_spend",
@@ -352,22 +360,6 @@ def stored_forecast(benefit: Benefit, terms: PortfolioTerms) -> dict[str, Any]:
         "pv": str(money.pv_benefits),
         "planned": money.planned.text(),
     }
-
-
-def measured_row(envelope: Envelope, benefit: Benefit) -> tuple[Any, ...]:
-    """The vt_measured row of a benefit after this event: its actuals summed over all months."""
-    last_month = max(benefit.actuals)
-    seen = measured(benefit.actuals, last_month)
-    return (
-        str(benefit.id),
-        envelope.position,
-        str(benefit.portfolio_id),
-        envelope.recorded_at,
-        str(seen.total),
-        seen.months,
-        None if seen.last is None else str(seen.last),
-        last_month,
-    )
 
 
 def lesson_row(envelope: Envelope, initiative: Initiative) -> tuple[Any, ...]:

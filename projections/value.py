@@ -10,7 +10,7 @@ import functools
 import itertools
 import threading
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import ItemsView, Iterator, KeysView, Mapping, ValuesView
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -385,6 +385,16 @@ class _Decimals(Mapping[str, Decimal]):
 
     def __len__(self) -> int:
         return len(self._parsed())
+
+    # The parsed dict's own views: Mapping's defaults look every month up one at a time.
+    def items(self) -> ItemsView[str, Decimal]:
+        return self._parsed().items()
+
+    def values(self) -> ValuesView[Decimal]:
+        return self._parsed().values()
+
+    def keys(self) -> KeysView[str]:
+        return self._parsed().keys()
 
 
 def _read_forecasts(

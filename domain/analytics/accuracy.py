@@ -9,6 +9,7 @@ asks for costs and benefits alike.
 
 from __future__ import annotations
 
+import functools
 import math
 import statistics
 from collections.abc import Callable, Mapping, Sequence
@@ -147,26 +148,40 @@ def _carried(actuals: Mapping[str, Decimal], months: Sequence[str]) -> dict[str,
     return filled
 
 
+@functools.lru_cache(maxsize=4096)
+def _window(first: str, count: int) -> tuple[str, ...]:
+    """The `count` months from `first` on (initiatives invested in one month share them)."""
+    return tuple(add_months(first, k) for k in range(count))
+
+
+def _within(values: Mapping[str, Decimal], first: str, last: str) -> dict[str, Decimal]:
+    """The months of `values` from `first` to `last` (both included)."""
+    return {m: v for m, v in values.items() if first <= m <= last}
+
+
 def track(initiative: Invested, *, currency: str, as_of_month: str) -> Track:
     """Promise against outcome from the invest month to the month before `as_of_month`."""
     first = month_of(initiative.invested_on)
     count = max(0, months_between(first, as_of_month))
-    window = [add_months(first, k) for k in range(count)]
-    inside = set(window)
+    # `YYYY-MM` text sorts as months do: the window is a range of text, and only its months are
+    # turned into money (a forecast or series runs far beyond it on a long history).
+    last = add_months(first, count - 1) if count else ""
     promised = realised = ZERO
     for benefit in initiative.benefits:
         share = effective_shares(benefit.facts).get(initiative.initiative_id)
         if share is None:
             continue
-        forecast = monetary_series(benefit.facts, benefit.facts.forecast, currency)
-        actuals = benefit.actuals
+        forecast = monetary_series(
+            benefit.facts, _within(benefit.facts.forecast, first, last), currency
+        )
+        actuals: Mapping[str, Decimal] = benefit.actuals
         if benefit.facts.kind == "level":
-            actuals = _carried(actuals, window)
-        actual = monetary_series(benefit.facts, actuals, currency)
-        promised += share * sum((v for m, v in forecast.items() if m in inside), ZERO)
-        realised += share * sum((v for m, v in actual.items() if m in inside), ZERO)
-    cost = sum((v for m, v in initiative.cost_forecast.items() if m in inside), ZERO)
-    spent = sum((v for m, v in initiative.spend.items() if m in inside), ZERO)
+            actuals = _carried(actuals, _window(first, count))
+        actual = monetary_series(benefit.facts, _within(actuals, first, last), currency)
+        promised += share * sum(forecast.values(), ZERO)
+        realised += share * sum(actual.values(), ZERO)
+    cost = sum(_within(initiative.cost_forecast, first, last).values(), ZERO)
+    spent = sum(_within(initiative.spend, first, last).values(), ZERO)
     accuracy = _ratio(realised, promised)
     cost_ratio = _ratio(spent, cost)
     return Track(

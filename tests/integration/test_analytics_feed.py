@@ -280,3 +280,46 @@ def test_a_view_built_before_rows_carried_what_the_analytics_read_is_rebuilt(
     portal = portfolio_input(snap).by_id()[world.portal]
     assert (portal.leader, portal.people_demand) == ("Ada", {"developer": Decimal(2)})
     assert [x.text for x in recorded_lessons(world.db, snap)] == ["Demo weekly"]
+
+
+def test_forecast_accuracy_folds_a_months_amounts_and_corrections_as_recorded(
+    world: World,
+) -> None:
+    last = add_months(NOW, -1)
+    extra = world.app.record_measurement(
+        world.savings,
+        value="150",
+        observed_on=_first_day(last) + timedelta(days=9),
+        source="ledger",
+        meta=BOARD,
+    ).value.measurement["measurement_id"]
+    world.app.record_measurement(  # this month is not judged yet
+        world.savings, value="9999", observed_on=_first_day(NOW), source="ledger", meta=BOARD
+    )
+    before = world.project()
+    world.app.correct_measurement(
+        world.savings, UUID(str(extra)), value="50", reason="typo", meta=BOARD
+    )
+    after = world.project()
+    for at, realised in ((before, 4 * 800 + 150), (after, 4 * 800 + 50)):
+        snap = snapshot(world.db, world.portfolio, at)
+        assert snap is not None
+        found = {t.initiative_id: t for t in forecast_accuracy(world.db, snap).initiatives}
+        assert found[world.portal].realised == Decimal("0.6") * realised
+
+
+def test_a_view_built_before_monthly_actuals_were_kept_is_rebuilt(world: World) -> None:
+    at = world.project()
+    snap = snapshot(world.db, world.portfolio, at)
+    assert snap is not None
+    expected = forecast_accuracy(world.db, snap)
+    with world.db.transaction() as cursor:  # how the view looked before vt_actual was kept
+        cursor.execute("DELETE FROM vt_actual")
+
+    projector = Projector(world.app, world.db, StatesView(world.app))
+    projector.setup()
+
+    assert projector.position() == 0
+    projector.catch_up()
+    assert forecast_accuracy(world.db, snap) == expected
+    assert expected.initiatives[0].realised > 0

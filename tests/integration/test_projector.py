@@ -347,6 +347,7 @@ def assert_nothing_counted_twice(tables: dict[str, list[Any]], counts: Counter[s
     assert len(tables["vt_measurement"]) == counts[MEASURED] > 0
     assert len(tables["vt_correction"]) == counts[CORRECTED]
     assert len(tables["vt_measured"]) == counts[MEASURED] + counts[CORRECTED]
+    assert len(tables["vt_actual"]) == counts[MEASURED] + counts[CORRECTED]
     assert len(tables["vt_decision"]) == counts[DECIDED]
     assert len(tables["vt_spend"]) == counts[SPENT]
     assert len(tables["vt_state"]) == state_events
