@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import date
+from decimal import Decimal
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from domain.application import ValuetrailApplication
 from domain.benefit import Benefit
 from domain.initiative import Initiative
+from domain.valuation import BenefitFacts
 from domain.values import Meta
 from persistence import MEMORY_MODULE
 
@@ -154,3 +157,23 @@ def decide(
 def stored_count(app: ValuetrailApplication) -> int:
     """How many events the store holds."""
     return app.head_position()
+
+
+def benefit_facts(**changes: object) -> BenefitFacts:
+    """A cashable flow benefit in GBP, accountable initiative only, unless changed."""
+    base = BenefitFacts(
+        benefit_id=uuid4(),
+        initiative_id=uuid4(),
+        category="cashable",
+        disbenefit=False,
+        unit="GBP",
+        kind="flow",
+        direction="increase",
+        value_per_unit=None,
+        baseline=Decimal(0),
+        target=None,
+        forecast={},
+        actuals={},
+        shares={},
+    )
+    return replace(base, **changes)  # type: ignore[arg-type]

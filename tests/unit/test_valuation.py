@@ -32,6 +32,7 @@ from domain.valuation import (
     unattributed_pv_benefits,
     vfm_band,
 )
+from tests.unit.builders import benefit_facts
 
 D = Decimal
 TERMS = PortfolioTerms(currency="GBP", discount_rate=D("0.035"), base_month="2025-01")
@@ -42,22 +43,7 @@ CERTAIN = D(1)
 
 def benefit(**changes: object) -> BenefitFacts:
     """A cashable flow benefit in GBP, accountable initiative only, unless changed."""
-    base = BenefitFacts(
-        benefit_id=uuid4(),
-        initiative_id=uuid4(),
-        category="cashable",
-        disbenefit=False,
-        unit="GBP",
-        kind="flow",
-        direction="increase",
-        value_per_unit=None,
-        baseline=D(0),
-        target=None,
-        forecast={},
-        actuals={},
-        shares={},
-    )
-    return replace(base, **changes)  # type: ignore[arg-type]
+    return benefit_facts(**changes)
 
 
 def initiative(

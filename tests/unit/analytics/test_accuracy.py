@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from uuid import UUID, uuid4
@@ -18,27 +17,14 @@ from domain.analytics.accuracy import (
     track,
 )
 from domain.valuation import BenefitFacts
+from tests.unit.builders import benefit_facts
 
 D = Decimal
 
 
 def _facts(owner: UUID, **changes: object) -> BenefitFacts:
-    base = BenefitFacts(
-        benefit_id=uuid4(),
-        initiative_id=owner,
-        category="cashable",
-        disbenefit=False,
-        unit="GBP",
-        kind="flow",
-        direction="increase",
-        value_per_unit=None,
-        baseline=D(0),
-        target=None,
-        forecast={f"2025-{m:02d}": D(100) for m in range(1, 13)},
-        actuals={},
-        shares={},
-    )
-    return replace(base, **changes)  # type: ignore[arg-type]
+    forecast = {f"2025-{m:02d}": D(100) for m in range(1, 13)}
+    return benefit_facts(**{"initiative_id": owner, "forecast": forecast, **changes})
 
 
 def _invested(ratio: str, kind: str = "project", cost: str = "1", **changes: object) -> Invested:

@@ -15,23 +15,15 @@ from domain.valuation import (
     benefit_money,
     initiative_value,
 )
+from tests.unit.builders import benefit_facts
 
 D = Decimal
 FLAT = PortfolioTerms(currency="GBP", discount_rate=D(0), base_month="2025-01")
 
 
 def _benefit(owner: UUID, goal: UUID | None, shares: dict[UUID, Decimal]) -> BenefitFacts:
-    return BenefitFacts(
-        benefit_id=uuid4(),
+    return benefit_facts(
         initiative_id=owner,
-        category="cashable",
-        disbenefit=False,
-        unit="GBP",
-        kind="flow",
-        direction="increase",
-        value_per_unit=None,
-        baseline=D(0),
-        target=None,
         forecast={"2025-01": D(100), "2025-06": D(100), "2025-12": D(100)},
         actuals={"2025-01": D(80)},
         shares=shares,
