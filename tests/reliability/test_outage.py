@@ -22,6 +22,11 @@ from tests.reliability.conftest import (
 )
 
 CLIENTS = 8
+#: Writes caught by the outage wait on the store until it is back (they then succeed), each
+#: holding a request thread; a readiness probe needs a free one. Two workers of four threads
+#: are exactly taken by eight such writes, so the probe could queue behind them: three workers
+#: keep threads free, as a deployment must size them (docs/RELIABILITY.md).
+WORKERS = 3
 OUTAGE_SECONDS = 5.0
 #: /readyz answers within its own 2 s budget; the client allows more for a busy machine.
 PROBE_TIMEOUT = 5.0
@@ -35,7 +40,7 @@ def readyz(base: str) -> int:
 def test_an_outage_of_the_store_loses_no_acknowledged_write(
     cluster: Cluster, cluster_db: str, tmp_path: Path
 ) -> None:
-    with running(cluster_db, tmp_path) as server:
+    with running(cluster_db, tmp_path, workers=WORKERS) as server:
         world = seed(server.base, benefits=CLIENTS)
         feeds = [Feed(server.base, b, f"feed-{n}") for n, b in enumerate(world.benefit_ids)]
         with feeding(feeds):
