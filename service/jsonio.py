@@ -28,7 +28,8 @@ def _no_constants(name: str) -> Any:
 
 
 def loads(data: str | bytes) -> Any:
-    """Parse JSON text with exact decimals; anything unparseable is a JSONDecodeError."""
+    """Parse JSON text with exact decimals; anything unparseable is a JSONDecodeError, and
+    text no store can hold (a control character) a ValidationError naming where it is."""
     try:
         result = json.loads(data, parse_float=Decimal, parse_constant=_no_constants)
         if _may_hold_surrogates(data):
