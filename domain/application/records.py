@@ -80,14 +80,14 @@ def check_same_figures(
 ) -> None:
     """A repeat of a stored (source, external_id) must carry the same figures, or the sender
     is told (ExternalIdConflictError) rather than answered as if its figures were stored."""
-    differs = [name for name in names if not _same_figure(stored.get(name), sent.get(name))]
+    differs = [name for name in names if not _same_figure(stored.get(name), sent.get(name), name)]
     if differs:
         raise ExternalIdConflictError(kind, stored, differs)
 
 
-def _same_figure(stored: Any, sent: Any) -> bool:
+def _same_figure(stored: Any, sent: Any, name: str) -> bool:
     if isinstance(stored, Decimal):
-        return stored == decimal(sent, "value")  # 100 and "100.00" are one figure
+        return stored == decimal(sent, name)  # 100 and "100.00" are one figure
     return str(stored) == str(sent)
 
 

@@ -4,6 +4,7 @@ the after-save hook, and an idempotent request is a port any caller can implemen
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Any
 from uuid import uuid4
 
@@ -18,6 +19,8 @@ from domain.application import (
     ValuetrailApplication,
     ValuetrailRecorder,
 )
+from domain.application.records import check_same_figures
+from domain.errors import ValidationError
 from persistence import MEMORY_MODULE, POSTGRES_MODULE, SQLITE_MODULE, store_env
 from tests.unit.builders import FEED, benefit, initiative, new_app, portfolio
 
@@ -94,3 +97,12 @@ def test_any_implementation_of_the_idempotency_port_is_recorded_and_replayed() -
             once=once,
         )
     assert caught.value.replay == Replay(202, {"portfolio": str(created.value.id)})
+
+
+def test_a_repeated_figure_that_is_not_a_number_is_refused_under_its_own_field() -> None:
+    stored = {"month": "2025-02", "amount": Decimal("500")}
+    with pytest.raises(ValidationError) as refused:
+        check_same_figures(
+            "spend", stored, {"month": "2025-02", "amount": "5 00"}, ("month", "amount")
+        )
+    assert set(refused.value.errors) == {"amount"}
