@@ -1,9 +1,28 @@
 """Value rules (DESIGN §3): present values, ratios, realisation and RAG, as pure Decimal functions.
 
-Every public name is importable from here; the modules of this package hold them by concern.
+Every public name is importable from here. The modules hold them by concern: `terms` (the facts and
+terms the rules read, the computing context), `discounting`, `series` (a benefit's money per month,
+its shares, running totals), `actuals` (what was measured and realised), `forecasts` (a benefit's
+money figures as at a month), `figures` (a benefit's, an initiative's and a portfolio's figures),
+`ratings` (value-for-money band, RAG, percentages) and `presentation` (rounding for display).
+Names with a leading underscore are shared between these modules only.
 """
 
+from domain.valuation.actuals import Measured, measured, realised_money
+from domain.valuation.discounting import discount_factor, month_index, present_value
 from domain.valuation.figures import (
+    BenefitValue,
+    ValueFigures,
+    benefit_value,
+    initiative_value,
+    portfolio_totals,
+    unattributed_pv_benefits,
+)
+from domain.valuation.forecasts import BenefitMoney, ForecastMoney, benefit_money, forecast_money
+from domain.valuation.presentation import money, percent, ratio
+from domain.valuation.ratings import progress_pct, rag, realisation_pct, vfm_band
+from domain.valuation.series import Running, effective_shares, is_monetary, monetary_series
+from domain.valuation.terms import (
     CATEGORIES,
     DEFAULT_RAG_AMBER,
     DEFAULT_RAG_GREEN,
@@ -14,35 +33,8 @@ from domain.valuation.figures import (
     VFM_BANDS,
     ZERO,
     BenefitFacts,
-    BenefitMoney,
-    BenefitValue,
-    ForecastMoney,
     InitiativeFacts,
-    Measured,
     PortfolioTerms,
-    Running,
-    ValueFigures,
-    benefit_money,
-    benefit_value,
-    discount_factor,
-    effective_shares,
-    forecast_money,
-    initiative_value,
-    is_monetary,
-    measured,
-    monetary_series,
-    money,
-    month_index,
-    percent,
-    portfolio_totals,
-    present_value,
-    progress_pct,
-    rag,
-    ratio,
-    realisation_pct,
-    realised_money,
-    unattributed_pv_benefits,
-    vfm_band,
 )
 
 __all__ = [
