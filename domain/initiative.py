@@ -10,8 +10,14 @@ from uuid import UUID, uuid4
 from eventsourcing.domain import Aggregate, event
 
 from domain.clock import SharedClock
+
+# The decision rules are re-exported: callers read them with the aggregate.
+from domain.decisions import STATUSES as STATUSES
+from domain.decisions import TRANSITIONS as TRANSITIONS
+from domain.decisions import allowed_decisions as allowed_decisions
+from domain.decisions import check_decision_dates
 from domain.errors import InvalidTransitionError, RuleViolationError, ValidationError
-from domain.months import check_day, check_month, month_of, months_between
+from domain.months import check_month, month_of, months_between
 from domain.values import (
     DECISIONS,
     INITIATIVE_KINDS,
@@ -23,29 +29,6 @@ from domain.values import (
     probability,
     text,
 )
-
-# DESIGN §2.2: from status -> {decision: to status}. Anything else is an InvalidTransitionError.
-TRANSITIONS: dict[str, dict[str, str]] = {
-    "proposed": {"invest": "active", "delay": "delayed", "stop": "stopped"},
-    "active": {
-        "continue": "active",
-        "reshape": "active",
-        "suspend": "suspended",
-        "delay": "delayed",
-        "stop": "stopped",
-        "complete": "completed",
-    },
-    "suspended": {"resume": "active", "stop": "stopped"},
-    "delayed": {"invest": "active", "resume": "active", "delay": "delayed", "stop": "stopped"},
-    "stopped": {},
-    "completed": {},
-}
-STATUSES = tuple(TRANSITIONS)
-
-
-def allowed_decisions(status: str) -> list[str]:
-    """The decisions allowed from a status, in the contract's order."""
-    return [d for d in DECISIONS if d in TRANSITIONS[status]]
 
 
 def _months(start: str, end: str) -> None:
@@ -317,19 +300,7 @@ class Initiative(Aggregate):
     ) -> UUID:
         """Record a board decision with the evidence captured by the application."""
         text(rationale, "rationale")
-        check_day(decided_on, "decided_on")
-        if next_review_on is not None:
-            check_day(next_review_on, "next_review_on")
-        if decision == "delay":
-            if not delay_until:
-                raise ValidationError("is required when the decision is delay", "delay_until")
-            check_month(delay_until, "delay_until")
-            if months_between(month_of(decided_on), delay_until) <= 0:
-                raise ValidationError("must be a month after the decision month", "delay_until")
-        elif delay_until is not None:
-            raise ValidationError("is only for a delay decision", "delay_until")
-        if next_review_on is not None and next_review_on < decided_on:
-            raise ValidationError("must not be before decided_on", "next_review_on")
+        check_decision_dates(decision, decided_on, delay_until, next_review_on)
         to_status = self.check_decision(decision)
         decision_id = uuid4()
         self._decision_recorded(
