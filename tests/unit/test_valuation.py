@@ -26,6 +26,7 @@ from tests.unit.valuation_examples import FLAT, TERMS, benefit, initiative
 
 D = Decimal
 
+
 # ------------------------------------------------------------------------------ discounting
 
 DISCOUNT_VECTOR = [

@@ -23,6 +23,7 @@ from tests.unit.valuation_examples import FLAT, TERMS, benefit, initiative
 
 D = Decimal
 
+
 # ------------------------------------------------------------------------------ one initiative
 
 
