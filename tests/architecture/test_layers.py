@@ -392,7 +392,7 @@ def test_checker_flags_projections_importing_service() -> None:
 def test_only_the_analytics_may_use_the_solver() -> None:
     source = "import highspy\nfrom highspy import Highs\n"
     assert domain_violations(source, "domain/analytics/optimise.py") == []
-    assert [v.line for v in domain_violations(source, "domain/valuation.py")] == [1, 2]
+    assert [v.line for v in domain_violations(source, "domain/valuation/figures.py")] == [1, 2]
 
 
 def test_analytics_use_only_stdlib_domain_and_solver() -> None:
