@@ -9,6 +9,7 @@ asks for costs and benefits alike.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import math
 import statistics
@@ -28,11 +29,35 @@ REFERENCE_MINIMUM = 3
 
 
 @dataclass(frozen=True)
+class MonthlySeries:
+    """A monthly series in month order: its sum over a window takes two look-ups, not a pass."""
+
+    months: tuple[str, ...]
+    amounts: tuple[Decimal, ...]
+
+    @classmethod
+    def of(cls, values: Mapping[str, Decimal]) -> MonthlySeries:
+        """The series of `values`, in month order."""
+        ordered = sorted(values.items())
+        return cls(tuple(m for m, _ in ordered), tuple(v for _, v in ordered))
+
+    def total(self, first: str, last: str) -> Decimal:
+        """Σ of the months from `first` to `last` (both included), added in month order."""
+        start = bisect.bisect_left(self.months, first)
+        return sum(self.amounts[start : bisect.bisect_right(self.months, last)], ZERO)
+
+
+@dataclass(frozen=True)
 class PromisedBenefit:
-    """A benefit as it stood at the invest decision, and its monthly actuals as recorded now."""
+    """A benefit as it stood at the invest decision, and its monthly actuals as recorded now.
+
+    `forecast_money` is its whole forecast in money (`monetary_series`), when the caller keeps
+    it: a stored version's forecast never changes, so a caller may work it out once.
+    """
 
     facts: BenefitFacts
     actuals: Mapping[str, Decimal]
+    forecast_money: MonthlySeries | None = None
 
 
 @dataclass(frozen=True)
@@ -171,14 +196,18 @@ def track(initiative: Invested, *, currency: str, as_of_month: str) -> Track:
         share = effective_shares(benefit.facts).get(initiative.initiative_id)
         if share is None:
             continue
-        forecast = monetary_series(
-            benefit.facts, _within(benefit.facts.forecast, first, last), currency
-        )
-        actuals: Mapping[str, Decimal] = benefit.actuals
-        if benefit.facts.kind == "level":
-            actuals = _carried(actuals, _window(first, count))
-        actual = monetary_series(benefit.facts, _within(actuals, first, last), currency)
-        promised += share * sum(forecast.values(), ZERO)
+        if benefit.forecast_money is None:
+            forecast = monetary_series(
+                benefit.facts, _within(benefit.facts.forecast, first, last), currency
+            )
+            promised += share * sum(forecast.values(), ZERO)
+        else:
+            promised += share * benefit.forecast_money.total(first, last)
+        if benefit.facts.kind == "level":  # carried over the window's months only
+            actuals = _carried(benefit.actuals, _window(first, count))
+        else:
+            actuals = _within(benefit.actuals, first, last)
+        actual = monetary_series(benefit.facts, actuals, currency)
         realised += share * sum(actual.values(), ZERO)
     cost = sum(_within(initiative.cost_forecast, first, last).values(), ZERO)
     spent = sum(_within(initiative.spend, first, last).values(), ZERO)
