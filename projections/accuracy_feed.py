@@ -178,13 +178,11 @@ def _decoded(
     return {v: memo.get((source, *v), partial(make, v)) for v in wanted}
 
 
-def _decimals(text: str | None) -> dict[str, Decimal]:
-    return {m: Decimal(v) for m, v in months_from_text(text or "").items()}
+def _decimals(text: str | None) -> MonthlySeries:
+    return MonthlySeries({m: Decimal(v) for m, v in months_from_text(text or "").items()})
 
 
-def _initiative(
-    _: str, facts: str, forecast: str | None
-) -> tuple[InitiativeRow, dict[str, Decimal]]:
+def _initiative(_: str, facts: str, forecast: str | None) -> tuple[InitiativeRow, MonthlySeries]:
     return InitiativeRow.of(loads(facts)), _decimals(forecast)
 
 
@@ -197,7 +195,7 @@ def _portfolio(_: str, facts: str, __: str | None) -> PortfolioTerms:
 
 
 #: Decoded versions, by (database, aggregate id, version); forecasts in money by currency too.
-_INITIATIVES: Memo[Key, tuple[InitiativeRow, dict[str, Decimal]]] = Memo()
+_INITIATIVES: Memo[Key, tuple[InitiativeRow, MonthlySeries]] = Memo()
 _BENEFITS: Memo[Key, BenefitFacts] = Memo()
 _TERMS: Memo[Key, PortfolioTerms] = Memo(1000)
 _MONEY: Memo[tuple[Key, str], MonthlySeries] = Memo()
@@ -211,12 +209,12 @@ class _Read:
     source: str
     month: str
     terms: PortfolioTerms
-    initiatives: dict[str, tuple[InitiativeRow, dict[str, Decimal]]]
-    invested: dict[str, tuple[date, tuple[InitiativeRow, dict[str, Decimal]] | None]]
+    initiatives: dict[str, tuple[InitiativeRow, MonthlySeries]]
+    invested: dict[str, tuple[date, tuple[InitiativeRow, MonthlySeries] | None]]
     promised: dict[str, list[Version]]
     benefits: dict[Version, BenefitFacts]
     claimed: list[Version]
-    actuals: dict[str, dict[str, Decimal]]
+    actuals: dict[str, MonthlySeries]
     spend: dict[str, dict[str, Decimal]]
 
 
@@ -263,7 +261,7 @@ def _read(db: ViewDatabase, portfolio_id: UUID, at: datetime) -> _Read | None:
         promised={i: keys for i, (_, keys) in promised.items()},
         benefits=benefits,
         claimed=claimed,
-        actuals=actuals,
+        actuals={b: MonthlySeries(months) for b, months in actuals.items()},
         spend=spend,
     )
 
@@ -273,7 +271,7 @@ def _promise(read: _Read, key: Version) -> PromisedBenefit:
     currency = read.terms.currency
     money = _MONEY.get(
         ((read.source, *key), currency),
-        lambda: MonthlySeries.of(monetary_series(facts, facts.forecast, currency)),
+        lambda: MonthlySeries(monetary_series(facts, facts.forecast, currency)),
     )
     return PromisedBenefit(facts, read.actuals.get(key[0], {}), money)
 
