@@ -43,6 +43,7 @@ from domain.valuation import (
     effective_shares,
     forecast_money,
     initiative_value,
+    is_monetary,
     monetary_series,
 )
 from projections.actuals import actuals_before
@@ -245,8 +246,10 @@ def _read(db: ViewDatabase, portfolio_id: UUID, at: datetime) -> _Read | None:
         ]
         promises = {key for _, keys in promised.values() for key in keys}
         benefits = _decoded(cursor, source, _BENEFITS, _benefit, promises | set(claimed))
-        judged = {b for b, _ in promises}
-        # Only months before the as-of month are judged (`domain.analytics.accuracy.track`).
+        currency = terms[states.portfolio].currency
+        # Actuals without a money value count for nothing; only months before the as-of month
+        # are judged (`domain.analytics.accuracy.track`).
+        judged = {key[0] for key in promises if is_monetary(benefits[key], currency)}
         actuals = actuals_before(cursor, portfolio_id, instant, month, judged) if judged else {}
         spend = _spend(cursor, portfolio_id, instant)
     return _Read(

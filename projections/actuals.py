@@ -8,7 +8,6 @@ measurement with its corrections).
 
 from __future__ import annotations
 
-from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -93,14 +92,16 @@ def actuals_before(
         " WHERE portfolio_id = ? AND recorded_at <= ? AND month < ?",
         (str(portfolio_id), at, before),
     )
-    latest: dict[str, dict[str, tuple[int, str]]] = defaultdict(dict)
+    latest: dict[str, dict[str, tuple[int, str]]] = {b: {} for b in wanted}
     for benefit_id, month, position, value in cursor.fetchall():
-        months = latest[benefit_id]
+        months = latest.get(benefit_id)
+        if months is None:  # not wanted
+            continue
         seen = months.get(month)
         if seen is None or seen[0] < position:
             months[month] = (position, value)
     return {
         benefit_id: {month: Decimal(value) for month, (_, value) in months.items()}
         for benefit_id, months in latest.items()
-        if benefit_id in wanted
+        if months
     }
