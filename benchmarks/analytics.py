@@ -236,18 +236,22 @@ class Timing:
 
 
 class Requests:
-    """`POST …/optimise` over one keep-alive connection."""
+    """`POST …/optimise`, a connection each (the server closes one left idle for 5 s)."""
 
     def __init__(self, port: int, portfolio_id: UUID) -> None:
-        self.client = Client(port, ADMIN_TOKEN)
+        self.port = port
         self.path = f"{API}/portfolios/{portfolio_id}/optimise"
 
     def send(self, case: Case) -> tuple[float, dict[str, Any]]:
         """Seconds of one request, and its answer."""
         body = {"from_month": FROM, "frontier_points": case.points, "start_delays": case.delays}
-        started = time.perf_counter()
-        status, data = self.client.request("POST", self.path, json.dumps(body).encode())
-        elapsed = time.perf_counter() - started
+        client = Client(self.port, ADMIN_TOKEN)
+        try:
+            started = time.perf_counter()
+            status, data = client.request("POST", self.path, json.dumps(body).encode())
+            elapsed = time.perf_counter() - started
+        finally:
+            client.close()
         if status != 200:
             raise SystemExit(f"optimise answered {status}: {data[:500]!r}")
         found: dict[str, Any] = json.loads(data)
@@ -313,18 +317,15 @@ def run(cases: list[Case]) -> dict[str, Timing]:
         found = {}
         with serving(url) as server:
             requests = Requests(server.port, portfolio_id)
-            try:
-                for case in cases:
-                    timing = found[case.label] = measure(requests, read, case)
-                    print(
-                        f"{case.label}: request {timing.request:.2f} s, in process"
-                        f" {timing.in_process:.2f} s, HiGHS {timing.solver:.2f} s"
-                        f" ({timing.share:.0%} of the request), {timing.selected} in /"
-                        f" {timing.excluded} out",
-                        flush=True,
-                    )
-            finally:
-                requests.client.close()
+            for case in cases:
+                timing = found[case.label] = measure(requests, read, case)
+                print(
+                    f"{case.label}: request {timing.request:.2f} s, in process"
+                    f" {timing.in_process:.2f} s, HiGHS {timing.solver:.2f} s"
+                    f" ({timing.share:.0%} of the request), {timing.selected} in /"
+                    f" {timing.excluded} out",
+                    flush=True,
+                )
         return found
 
 
