@@ -2,8 +2,9 @@
 
 Writes the valued portfolio of benchmarks/projections.py (500 initiatives, 2,000 benefits, 36
 months of monthly measurements, spend, re-forecasts and decisions) through the use cases into a
-fresh PostgreSQL database, builds the views the analytics read, then, in a process of its own (as
-an API worker serves them), reads each analytic at random instants of the portfolio's history:
+fresh PostgreSQL database, builds the views the analytics read and gathers the planner's
+statistics (`ANALYZE`, as autovacuum would), then, in a process of its own (as an API worker
+serves them), reads each analytic at random instants of the portfolio's history:
 the snapshot of the value view as recorded then and the pure function on it, or for forecast
 accuracy its own read and the function (what the HTTP handler does, less Flask). Target: p95 <=
 300 ms each.
