@@ -18,7 +18,7 @@ from domain.analytics.lessons import lessons
 from domain.analytics.priorities import priorities
 from domain.errors import NotFoundError
 from domain.months import ensure_utc
-from projections.accuracy_feed import forecast_accuracy
+from projections.accuracy_feed import accuracy_as_of, forecast_accuracy
 from projections.analytics import (
     Snapshot,
     coverage,
@@ -63,12 +63,16 @@ blp = Blueprint(
 ANALYTICS_VIEWS = (*VALUE_VIEWS, "decision_trail")
 
 
-def read_snapshot(portfolio_id: UUID, args: dict[str, Any]) -> Snapshot:
-    """The portfolio as recorded at `as_of` (now without one), once the views are fresh."""
+def read_instant(args: dict[str, Any]) -> datetime:
+    """`as_of` (now without one), once the views are fresh."""
     fresh(ANALYTICS_VIEWS, args.get("min_position"))
     as_of = args.get("as_of")
-    at = datetime.now(UTC) if as_of is None else ensure_utc(as_of)
-    found = snapshot(views(), portfolio_id, at)
+    return datetime.now(UTC) if as_of is None else ensure_utc(as_of)
+
+
+def read_snapshot(portfolio_id: UUID, args: dict[str, Any]) -> Snapshot:
+    """The portfolio as recorded at `as_of` (now without one), once the views are fresh."""
+    found = snapshot(views(), portfolio_id, read_instant(args))
     if found is None:
         raise NotFoundError("portfolio", portfolio_id)
     return found
@@ -84,8 +88,8 @@ def reference_class(snap: Snapshot) -> ReferenceClass:
     return ReferenceClass.of(forecast_accuracy(views(), snap).initiatives)
 
 
-def _head(snap: Snapshot) -> dict[str, Any]:
-    return {"portfolio_id": str(snap.portfolio_id), "as_of": snap.at.isoformat()}
+def _head(portfolio_id: UUID, at: datetime) -> dict[str, Any]:
+    return {"portfolio_id": str(portfolio_id), "as_of": at.isoformat()}
 
 
 @blp.route("/portfolios/<uuid:portfolio_id>/goals/coverage")
@@ -98,7 +102,7 @@ class GoalCoverage(MethodView):
     def get(self, args: dict[str, Any], portfolio_id: UUID) -> Any:
         """Per live goal its initiatives and benefits, unserved goals, benefits of no goal."""
         snap = read_snapshot(portfolio_id, args)
-        return json_response({**_head(snap), **coverage_body(coverage(snap))})
+        return json_response({**_head(snap.portfolio_id, snap.at), **coverage_body(coverage(snap))})
 
 
 @blp.route("/portfolios/<uuid:portfolio_id>/priorities")
@@ -121,7 +125,7 @@ class Priorities(MethodView):
         )
         return json_response(
             {
-                **_head(snap),
+                **_head(snap.portfolio_id, snap.at),
                 "from_month": month,
                 "objective": args["objective"],
                 "reference_class": args["reference_class"],
@@ -149,7 +153,11 @@ class Capacity(MethodView):
             from_month=month,
             leader_limit=args["leader_limit"],
         )
-        head = {**_head(snap), "from_month": month, "leader_limit": args["leader_limit"]}
+        head = {
+            **_head(snap.portfolio_id, snap.at),
+            "from_month": month,
+            "leader_limit": args["leader_limit"],
+        }
         return json_response({**head, **capacity_body(found)})
 
 
@@ -162,8 +170,12 @@ class ForecastAccuracy(MethodView):
     @require(ANALYSE)
     def get(self, args: dict[str, Any], portfolio_id: UUID) -> Any:
         """Each invested initiative's track record, grouped, and the reference class."""
-        snap = read_snapshot(portfolio_id, args)
-        return json_response({**_head(snap), **accuracy_body(forecast_accuracy(views(), snap))})
+        at = read_instant(args)
+        # It reads what the track record needs, not the whole snapshot the others read.
+        found = accuracy_as_of(views(), portfolio_id, at)
+        if found is None:
+            raise NotFoundError("portfolio", portfolio_id)
+        return json_response({**_head(portfolio_id, at), **accuracy_body(found)})
 
 
 @blp.route("/portfolios/<uuid:portfolio_id>/lessons")

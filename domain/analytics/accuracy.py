@@ -9,17 +9,18 @@ asks for costs and benefits alike.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import math
 import statistics
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from uuid import UUID
 
 from domain.months import add_months, month_of, months_between
-from domain.valuation import BenefitFacts, effective_shares, monetary_series
+from domain.valuation import BenefitFacts, effective_shares, monetary_series, monetary_total
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
@@ -27,12 +28,45 @@ HUNDRED = Decimal(100)
 REFERENCE_MINIMUM = 3
 
 
+class MonthlySeries(Mapping[str, Decimal]):
+    """A monthly series in month order: a window of it takes two look-ups, not a pass."""
+
+    __slots__ = ("amounts", "months")
+
+    def __init__(self, values: Mapping[str, Decimal]) -> None:
+        ordered = sorted(values.items())
+        self.months = tuple(m for m, _ in ordered)
+        self.amounts = tuple(v for _, v in ordered)
+
+    def __getitem__(self, month: str) -> Decimal:
+        index = bisect.bisect_left(self.months, month)
+        if index == len(self.months) or self.months[index] != month:
+            raise KeyError(month)
+        return self.amounts[index]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.months)
+
+    def __len__(self) -> int:
+        return len(self.months)
+
+    def between(self, first: str, last: str) -> tuple[Decimal, ...]:
+        """The amounts of the months from `first` to `last` (both included), in month order."""
+        start = bisect.bisect_left(self.months, first)
+        return self.amounts[start : bisect.bisect_right(self.months, last)]
+
+
 @dataclass(frozen=True)
 class PromisedBenefit:
-    """A benefit as it stood at the invest decision, and its monthly actuals as recorded now."""
+    """A benefit as it stood at the invest decision, and its monthly actuals as recorded now.
+
+    `forecast_money` is its whole forecast in money (`monetary_series`), when the caller keeps
+    it: a stored version's forecast never changes, so a caller may work it out once.
+    """
 
     facts: BenefitFacts
     actuals: Mapping[str, Decimal]
+    forecast_money: Mapping[str, Decimal] | None = None
 
 
 @dataclass(frozen=True)
@@ -134,18 +168,23 @@ def _ratio(numerator: Decimal, denominator: Decimal) -> Decimal | None:
     return None if denominator == 0 else numerator / denominator
 
 
-def _carried(actuals: Mapping[str, Decimal], months: Sequence[str]) -> dict[str, Decimal]:
+def _carried(actuals: MonthlySeries, months: Sequence[str]) -> list[Decimal]:
     """A level's reading per month, the last reading carried into months without one."""
-    filled: dict[str, Decimal] = {}
-    readings = sorted(actuals.items())
-    index, last = 0, None
+    if not months:
+        return []
+    within = actuals.between(months[0], months[-1])
+    if len(within) == len(months):  # a reading in every month: nothing to carry
+        return list(within)
+    filled: list[Decimal] = []
     for month in months:
-        while index < len(readings) and readings[index][0] <= month:
-            last = readings[index][1]
-            index += 1
-        if last is not None:
-            filled[month] = last
+        index = bisect.bisect_right(actuals.months, month)
+        if index:  # none before the first reading
+            filled.append(actuals.amounts[index - 1])
     return filled
+
+
+def _series(values: Mapping[str, Decimal]) -> MonthlySeries:
+    return values if isinstance(values, MonthlySeries) else MonthlySeries(values)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -154,34 +193,30 @@ def _window(first: str, count: int) -> tuple[str, ...]:
     return tuple(add_months(first, k) for k in range(count))
 
 
-def _within(values: Mapping[str, Decimal], first: str, last: str) -> dict[str, Decimal]:
-    """The months of `values` from `first` to `last` (both included)."""
-    return {m: v for m, v in values.items() if first <= m <= last}
-
-
 def track(initiative: Invested, *, currency: str, as_of_month: str) -> Track:
     """Promise against outcome from the invest month to the month before `as_of_month`."""
     first = month_of(initiative.invested_on)
     count = max(0, months_between(first, as_of_month))
-    # `YYYY-MM` text sorts as months do: the window is a range of text, and only its months are
-    # turned into money (a forecast or series runs far beyond it on a long history).
+    # `YYYY-MM` text sorts as months do: the window is a range of text, and only the actuals of
+    # its months are turned into money (a series runs far beyond it on a long history).
     last = add_months(first, count - 1) if count else ""
     promised = realised = ZERO
     for benefit in initiative.benefits:
         share = effective_shares(benefit.facts).get(initiative.initiative_id)
         if share is None:
             continue
-        forecast = monetary_series(
-            benefit.facts, _within(benefit.facts.forecast, first, last), currency
-        )
-        actuals: Mapping[str, Decimal] = benefit.actuals
-        if benefit.facts.kind == "level":
-            actuals = _carried(actuals, _window(first, count))
-        actual = monetary_series(benefit.facts, _within(actuals, first, last), currency)
-        promised += share * sum(forecast.values(), ZERO)
-        realised += share * sum(actual.values(), ZERO)
-    cost = sum(_within(initiative.cost_forecast, first, last).values(), ZERO)
-    spent = sum(_within(initiative.spend, first, last).values(), ZERO)
+        forecast = benefit.forecast_money
+        if forecast is None:
+            forecast = monetary_series(benefit.facts, benefit.facts.forecast, currency)
+        promised += share * sum(_series(forecast).between(first, last), ZERO)
+        actuals = _series(benefit.actuals)
+        if benefit.facts.kind == "level":  # carried into the window's months without a reading
+            amounts: Sequence[Decimal] = _carried(actuals, _window(first, count))
+        else:
+            amounts = actuals.between(first, last)
+        realised += share * monetary_total(benefit.facts, amounts, currency)
+    cost = sum(_series(initiative.cost_forecast).between(first, last), ZERO)
+    spent = sum(_series(initiative.spend).between(first, last), ZERO)
     accuracy = _ratio(realised, promised)
     cost_ratio = _ratio(spent, cost)
     return Track(

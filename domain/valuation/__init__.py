@@ -21,7 +21,13 @@ from domain.valuation.figures import (
 from domain.valuation.forecasts import BenefitMoney, ForecastMoney, benefit_money, forecast_money
 from domain.valuation.presentation import money, percent, ratio
 from domain.valuation.ratings import progress_pct, rag, realisation_pct, vfm_band
-from domain.valuation.series import Running, effective_shares, is_monetary, monetary_series
+from domain.valuation.series import (
+    Running,
+    effective_shares,
+    is_monetary,
+    monetary_series,
+    monetary_total,
+)
 from domain.valuation.terms import (
     CATEGORIES,
     DEFAULT_RAG_AMBER,
@@ -65,6 +71,7 @@ __all__ = [
     "is_monetary",
     "measured",
     "monetary_series",
+    "monetary_total",
     "money",
     "month_index",
     "percent",

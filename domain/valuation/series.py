@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal, localcontext
 from uuid import UUID
 
@@ -39,23 +39,33 @@ def _improvement(benefit: BenefitFacts, level: Decimal) -> Decimal:
     return benefit.baseline - level
 
 
+def _in_money(benefit: BenefitFacts, amounts: Iterable[Decimal]) -> list[Decimal]:
+    """Each amount in money (the benefit has a money value)."""
+    vpu = ONE if benefit.value_per_unit is None else benefit.value_per_unit
+    sign = -ONE if benefit.disbenefit else ONE
+    with localcontext(_CONTEXT):
+        if benefit.kind == "level":
+            return [sign * _improvement(benefit, amount) * vpu for amount in amounts]
+        return [sign * amount * vpu for amount in amounts]
+
+
 def monetary_series(
     benefit: BenefitFacts, values: Mapping[str, Decimal], currency: str
 ) -> dict[str, Decimal]:
     """Money per month of a benefit's forecast or actuals; `{}` when it has no money value."""
     if not is_monetary(benefit, currency):
         return {}
-    vpu = ONE if benefit.value_per_unit is None else benefit.value_per_unit
-    sign = -ONE if benefit.disbenefit else ONE
-    series: dict[str, Decimal] = {}
-    with localcontext(_CONTEXT):
-        for month in sorted(values):
-            _ordinal(month)  # reject a malformed month here, not deep inside a total
-            amount = values[month]
-            if benefit.kind == "level":
-                amount = _improvement(benefit, amount)
-            series[month] = sign * amount * vpu
-    return series
+    months = sorted(values)
+    for month in months:
+        _ordinal(month)  # reject a malformed month here, not deep inside a total
+    return dict(zip(months, _in_money(benefit, [values[m] for m in months]), strict=True))
+
+
+def monetary_total(benefit: BenefitFacts, amounts: Sequence[Decimal], currency: str) -> Decimal:
+    """Σ of `monetary_series` over a series' amounts, given in month order without their months."""
+    if not is_monetary(benefit, currency):
+        return ZERO
+    return sum(_in_money(benefit, amounts), ZERO)
 
 
 def effective_shares(benefit: BenefitFacts) -> dict[UUID, Decimal]:

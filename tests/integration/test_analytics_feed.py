@@ -18,9 +18,10 @@ import pytest
 from domain.analytics.capacity import capacity
 from domain.application import ValuetrailApplication
 from domain.months import add_months, month_of, parse_month
+from domain.valuation import money
 from domain.values import Meta
 from persistence import store_env
-from projections.accuracy_feed import forecast_accuracy
+from projections.accuracy_feed import accuracy_as_of, forecast_accuracy
 from projections.analytics import (
     coverage,
     plans,
@@ -323,3 +324,31 @@ def test_a_view_built_before_monthly_actuals_were_kept_is_rebuilt(world: World) 
     projector.catch_up()
     assert forecast_accuracy(world.db, snap) == expected
     assert expected.initiatives[0].realised > 0
+
+
+def test_forecast_accuracy_values_proposals_as_the_value_view_does_at_each_instant(
+    world: World,
+) -> None:
+    before = world.project()
+    (benefit,) = [b.id for b in world.app.benefits_of(world.proposal)]
+    world.app.revise_benefit_forecast(
+        benefit, periods={add_months(NOW, k): "900" for k in range(13)}, reason="more", meta=BOARD
+    )
+    world.app.revise_cost_forecast(
+        world.proposal, periods={NOW: "5000"}, reason="re-plan", meta=BOARD
+    )
+    after = world.project()
+    figures = []
+    for at in (before, after):
+        found = accuracy_as_of(world.db, world.portfolio, at)
+        value = portfolio_value(world.db, world.portfolio, at)
+        assert found is not None and value is not None
+        [adjusted] = found.proposals
+        proposal = adjusted.proposal
+        [row] = [r for r in value.body["initiatives"] if r["name"] == "New app"]
+        assert proposal.initiative_id == world.proposal
+        assert money(proposal.pv_benefits) == row["pv_benefits"]
+        assert money(proposal.pv_costs) == row["pv_costs"]
+        figures.append((proposal.pv_benefits, proposal.pv_costs))
+    assert figures[0] != figures[1]
+    assert accuracy_as_of(world.db, world.portfolio, datetime(2000, 1, 1, tzinfo=UTC)) is None
