@@ -7,12 +7,12 @@ import os
 from domain.application import ValuetrailApplication
 from projections.audit.heads import load_or_create_signing_key
 from projections.audit.state import DEFAULT_STATE, STATE_ENV
-from projections.audit_sealer import SealerView
+from projections.audit_chain.sealer import SealerView
 from projections.db import ViewDatabase
-from projections.decisions import DecisionsView
+from projections.decision_trail.writer import DecisionsView
+from projections.measurement_series.writer import SeriesView
+from projections.portfolio_value.writer import StatesView
 from projections.runner import Projector
-from projections.series import SeriesView
-from projections.states import StatesView
 from projections.view import View
 
 #: Every view the value and list reads need.

@@ -25,13 +25,13 @@ from prometheus_client.registry import Collector
 from domain.application import ValuetrailApplication
 from projections.audit.heads import load_or_create_signing_key
 from projections.audit.state import DEFAULT_STATE, STATE_ENV
-from projections.audit_reads import verify_store
-from projections.audit_sealer import SealerView
-from projections.audit_store import VIEW_NAME as AUDIT_VIEW
+from projections.audit_chain.reads import verify_store
+from projections.audit_chain.sealer import SealerView
+from projections.audit_chain.store import VIEW_NAME as AUDIT_VIEW
 from projections.codec import loads
 from projections.db import ViewDatabase
+from projections.portfolio_value.value import portfolio_value
 from projections.runner import Projector, observe_batches, observe_failures
-from projections.value import portfolio_value
 
 log = logging.getLogger("valuetrail.projector.metrics")
 

@@ -15,10 +15,10 @@ from flask.views import MethodView
 
 from domain.errors import NotFoundError
 from domain.values import DECISIONS
-from projections.audit_store import VIEW_NAME as AUDIT_CHAIN
-from projections.decisions import DecisionsView
-from projections.states import StatesView
-from projections.trail import TrailFilter, chain_hashes, decision_by_id, decisions
+from projections.audit_chain.store import VIEW_NAME as AUDIT_CHAIN
+from projections.decision_trail.trail import TrailFilter, chain_hashes, decision_by_id, decisions
+from projections.decision_trail.writer import DecisionsView
+from projections.portfolio_value.writer import StatesView
 from service.audit_context import cited_scenario, decision_context
 from service.auth import AUDIT, require
 from service.benefits import BenefitResponse, benefit_view

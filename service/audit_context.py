@@ -14,7 +14,7 @@ from domain.initiative import Initiative
 from domain.months import month_of
 from domain.valuation import initiative_value
 from projections.db import ViewDatabase
-from projections.scenarios import scenario_by_id
+from projections.portfolio_value.scenarios import scenario_by_id
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from flask.views import MethodView
 
 from projections.audit.heads import log_id, public_key_pem
 from projections.audit.state import halted_reason
-from projections.audit_reads import (
+from projections.audit_chain.reads import (
     LogReport,
     OutOfRange,
     consistency_proof,
@@ -18,9 +18,9 @@ from projections.audit_reads import (
     inclusion_proof,
     verify_store,
 )
-from projections.audit_store import VIEW_NAME as AUDIT_CHAIN
-from projections.audit_store import head_page, latest_head
-from projections.trail import chain_hashes
+from projections.audit_chain.store import VIEW_NAME as AUDIT_CHAIN
+from projections.audit_chain.store import head_page, latest_head
+from projections.decision_trail.trail import chain_hashes
 from service.auth import AUDIT, require
 from service.blueprint import Blueprint
 from service.errors import ApiProblem

@@ -20,20 +20,20 @@ from domain.application import ValuetrailApplication
 from domain.months import add_months, month_of, parse_month
 from domain.values import Meta
 from persistence import store_env
-from projections.accuracy_feed import forecast_accuracy
-from projections.analytics import (
+from projections.catalog import build_projectors
+from projections.codec import dumps, loads
+from projections.db import ViewDatabase
+from projections.portfolio_value.accuracy_feed import forecast_accuracy
+from projections.portfolio_value.analytics import (
     coverage,
     plans,
     portfolio_input,
     recorded_lessons,
     snapshot,
 )
-from projections.catalog import build_projectors
-from projections.codec import dumps, loads
-from projections.db import ViewDatabase
+from projections.portfolio_value.value import portfolio_value
+from projections.portfolio_value.writer import StatesView
 from projections.runner import Projector
-from projections.states import StatesView
-from projections.value import portfolio_value
 
 BOARD = Meta(actor="board", request_id="req-board")
 NOW = month_of(datetime.now(UTC).date())

@@ -12,7 +12,8 @@ from collections.abc import Iterator
 import pytest
 
 from domain.application import ValuetrailApplication
-from projections.audit_chain import EventRow, event_row, stream_event_rows
+from projections.audit.hashing import EventRow
+from projections.audit_chain.store import event_row, stream_event_rows
 from projections.db import ViewDatabase, events_table
 from projections.wakeups import Wakeups, WokenViewDatabase
 from tests.integration.builders import BOARD, FINANCE, build, measurement_items, opened

@@ -22,13 +22,13 @@ from domain.benefit import Benefit
 from domain.months import add_months, month_of
 from domain.values import Meta
 from persistence import store_env
-from projections import value as value_module
 from projections.catalog import build_projectors
 from projections.codec import dumps, loads
 from projections.db import ViewDatabase
+from projections.portfolio_value import value as value_module
+from projections.portfolio_value.value import portfolio_value
+from projections.portfolio_value.writer import StatesView
 from projections.runner import Projector
-from projections.states import StatesView
-from projections.value import portfolio_value
 from projections.view import tracked_position
 from tests.integration.reference import reference_value
 

@@ -13,7 +13,7 @@ import pytest
 from eventsourcing.persistence import Notification
 
 from domain.application import ValuetrailApplication
-from projections.states import KINDS, StatesView
+from projections.portfolio_value.writer import KINDS, StatesView
 from projections.view import Envelope, instant_text, stored_instant
 from tests.unit.builders import FEED, benefit, initiative, new_app, portfolio
 from tests.unit.test_stored_events_contract import lines

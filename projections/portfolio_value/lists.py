@@ -15,7 +15,7 @@ from uuid import UUID
 
 from domain.months import ensure_utc
 from projections.db import ViewDatabase
-from projections.states import StatesView
+from projections.portfolio_value.writer import StatesView
 
 #: The view whose state rows the lists read.
 STATES_VIEW = StatesView.name

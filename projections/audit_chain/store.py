@@ -11,9 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from eventsourcing.persistence import Notification
+
 from domain.application import ValuetrailApplication
 from projections.audit import merkle
-from projections.audit.hashing import EventRow
+from projections.audit.hashing import EventRow, uuid_of
 from projections.audit.heads import Reseal, TreeHead
 from projections.db import Cursor, ViewDatabase, events_table
 
@@ -155,6 +157,17 @@ def leaf_at(cursor: Cursor, position: int) -> tuple[int, str] | None:
 
 
 # -- streaming the log and the sealed rows ---------------------------------------------------
+
+
+def event_row(notification: Notification) -> EventRow:
+    """The fields of a stored event that the log hashes."""
+    return (
+        notification.id,
+        uuid_of(notification.originator_id).bytes,
+        notification.originator_version,
+        notification.topic,
+        notification.state,
+    )
 
 
 def stream_event_rows(

@@ -9,7 +9,7 @@ from typing import Any
 from uuid import UUID
 
 from projections.db import Cursor, ViewDatabase
-from projections.lists import instant_key, page_of
+from projections.portfolio_value.lists import instant_key, page_of
 
 
 @dataclass

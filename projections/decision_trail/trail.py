@@ -9,8 +9,8 @@ from uuid import UUID
 
 from projections.codec import loads
 from projections.db import ViewDatabase
-from projections.lists import instant_key, page_of
-from projections.series_queries import stored_instant
+from projections.measurement_series.queries import stored_instant
+from projections.portfolio_value.lists import instant_key, page_of
 
 _DATES = ("decided_on", "next_review_on")
 

@@ -19,11 +19,11 @@ from domain.analytics.accuracy import Accuracy, Invested, PromisedBenefit, Propo
 from domain.analytics.accuracy import forecast_accuracy as accuracy_of
 from domain.analytics.inputs import PROPOSAL_STATUSES
 from domain.valuation import BenefitFacts, effective_shares, initiative_value
-from projections.actuals import actuals_before
-from projections.analytics import Memo, Snapshot
 from projections.codec import loads, months_from_text
 from projections.db import Cursor, ViewDatabase
-from projections.value import BenefitRow, benefit_facts_from
+from projections.portfolio_value.actuals import actuals_before
+from projections.portfolio_value.analytics import Memo, Snapshot
+from projections.portfolio_value.value import BenefitRow, benefit_facts_from
 from projections.view import instant_text
 
 Version = tuple[str, int]

@@ -29,9 +29,8 @@ from domain.valuation import (
 )
 from projections.codec import months_from_text
 from projections.db import Cursor, ViewDatabase
-from projections.series_queries import stored_instant
-from projections.states import StatesView
-from projections.value import (
+from projections.measurement_series.queries import stored_instant
+from projections.portfolio_value.value import (
     InitiativeRow,
     Recorded,
     initiative_facts_from,
@@ -40,6 +39,7 @@ from projections.value import (
     terms_from,
     valued_benefits,
 )
+from projections.portfolio_value.writer import StatesView
 from projections.view import instant_text, tracked_position
 
 K = TypeVar("K")

@@ -14,7 +14,7 @@ from projections.audit.export import event_line, signed_line
 from projections.audit.hashing import ChainBuilder
 from projections.audit.heads import Reseal, TreeHead
 from projections.audit.state import read_state
-from projections.audit_store import (
+from projections.audit_chain.store import (
     current_heads,
     latest_head,
     leaf_at,
