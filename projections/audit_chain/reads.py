@@ -21,9 +21,9 @@ from projections.audit_chain.store import (
     proof_hashes,
     signed_items,
     stream_chain,
-    stream_event_rows,
 )
 from projections.db import Cursor, ViewDatabase
+from projections.log import stream_event_rows
 
 
 class OutOfRange(ValueError):
