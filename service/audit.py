@@ -15,8 +15,9 @@ from flask.views import MethodView
 
 from domain.errors import NotFoundError
 from domain.values import DECISIONS
+from projections.audit_chain.reads import chain_hashes
 from projections.audit_chain.store import VIEW_NAME as AUDIT_CHAIN
-from projections.decision_trail.trail import TrailFilter, chain_hashes, decision_by_id, decisions
+from projections.decision_trail.trail import TrailFilter, decision_by_id, decisions
 from projections.decision_trail.writer import DecisionsView
 from projections.portfolio_value.writer import StatesView
 from service.audit_context import cited_scenario, decision_context

@@ -13,6 +13,7 @@ from projections.audit.state import halted_reason
 from projections.audit_chain.reads import (
     LogReport,
     OutOfRange,
+    chain_hashes,
     consistency_proof,
     export_lines,
     inclusion_proof,
@@ -20,7 +21,6 @@ from projections.audit_chain.reads import (
 )
 from projections.audit_chain.store import VIEW_NAME as AUDIT_CHAIN
 from projections.audit_chain.store import head_page, latest_head
-from projections.decision_trail.trail import chain_hashes
 from service.auth import AUDIT, require
 from service.blueprint import Blueprint
 from service.errors import ApiProblem

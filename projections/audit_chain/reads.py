@@ -242,3 +242,13 @@ def export_lines(app: ValuetrailApplication, db: ViewDatabase) -> Iterator[str]:
             yield event_line(index, row, hashes)
     for _seq, item in items:
         yield signed_line(item)
+
+
+def chain_hashes(db: ViewDatabase, first: int, last: int) -> dict[int, str]:
+    """The sealed chain hash of each event between two positions (unsealed ones are absent)."""
+    with db.read() as cursor:
+        cursor.execute(
+            "SELECT position, chain_hash FROM vt_chain WHERE position >= ? AND position <= ?",
+            (first, last),
+        )
+        return {int(position): str(chain) for position, chain in cursor.fetchall()}

@@ -29,7 +29,6 @@ from domain.valuation import (
 )
 from projections.codec import months_from_text
 from projections.db import Cursor, ViewDatabase
-from projections.measurement_series.queries import stored_instant
 from projections.portfolio_value.value import (
     InitiativeRow,
     Recorded,
@@ -40,6 +39,7 @@ from projections.portfolio_value.value import (
     valued_benefits,
 )
 from projections.portfolio_value.writer import StatesView
+from projections.reads import stored_instant
 from projections.view import instant_text, tracked_position
 
 K = TypeVar("K")
