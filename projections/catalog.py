@@ -11,7 +11,7 @@ from projections.audit_chain.sealer import SealerView
 from projections.db import ViewDatabase
 from projections.decision_trail.writer import DecisionsView
 from projections.measurement_series.writer import SeriesView
-from projections.portfolio_value.writer import StatesView
+from projections.portfolio_value.writer import PortfolioValueView
 from projections.runner import Projector
 from projections.view import View
 
@@ -20,12 +20,12 @@ VALUE_VIEWS = ("portfolio_value", "measurement_series")
 
 
 #: Every view's name, as `valuetrail projections rebuild NAME` takes it.
-VIEW_NAMES = (StatesView.name, SeriesView.name, DecisionsView.name, SealerView.name)
+VIEW_NAMES = (PortfolioValueView.name, SeriesView.name, DecisionsView.name, SealerView.name)
 
 
 def build_views(app: ValuetrailApplication, extra: tuple[View, ...] = ()) -> dict[str, View]:
     """A fresh instance of every view (the audit chain's sealer is passed in `extra`)."""
-    views: list[View] = [StatesView(app), SeriesView(), DecisionsView(), *extra]
+    views: list[View] = [PortfolioValueView(app), SeriesView(), DecisionsView(), *extra]
     for view in extra:
         if isinstance(view, SealerView):
             view.bind(app)  # the sealer recomputes the log from the stored events

@@ -38,7 +38,7 @@ from projections.portfolio_value.value import (
     terms_from,
     valued_benefits,
 )
-from projections.portfolio_value.writer import StatesView
+from projections.portfolio_value.writer import PortfolioValueView
 from projections.reads import stored_instant
 from projections.view import instant_text, tracked_position
 
@@ -94,7 +94,7 @@ def snapshot(db: ViewDatabase, portfolio_id: UUID, at: datetime) -> Snapshot | N
         if recorded is None:
             return None
         _all_forecasts(cursor, recorded, portfolio_id, instant_text(at))
-        position = tracked_position(cursor, StatesView.name)
+        position = tracked_position(cursor, PortfolioValueView.name)
     terms = terms_from(recorded.portfolio)
     month = month_of_instant(at)
     benefits, money = valued_benefits(recorded, terms, month)

@@ -14,11 +14,11 @@ from typing import Any
 from uuid import UUID
 
 from projections.db import ViewDatabase
-from projections.portfolio_value.writer import StatesView
+from projections.portfolio_value.writer import PortfolioValueView
 from projections.reads import instant_key, page_of
 
 #: The view whose state rows the lists read.
-STATES_VIEW = StatesView.name
+STATES_VIEW = PortfolioValueView.name
 VISIBLE = "recorded_at <= ? AND (superseded_at IS NULL OR superseded_at > ?)"
 CURRENT = "superseded_at IS NULL"
 

@@ -108,7 +108,7 @@ def benefit_facts(b: Benefit) -> dict[str, Any]:
     }
 
 
-class StatesView(View):
+class PortfolioValueView(View):
     """Versions of portfolios, initiatives and benefits by transaction time, plus spend."""
 
     name = "portfolio_value"

@@ -32,7 +32,7 @@ from projections.portfolio_value.analytics import (
     snapshot,
 )
 from projections.portfolio_value.value import portfolio_value
-from projections.portfolio_value.writer import StatesView
+from projections.portfolio_value.writer import PortfolioValueView
 from projections.runner import Projector
 
 BOARD = Meta(actor="board", request_id="req-board")
@@ -270,7 +270,7 @@ def test_a_view_built_before_rows_carried_what_the_analytics_read_is_rebuilt(
             )
         cursor.execute("DELETE FROM vt_lesson")
 
-    projector = Projector(world.app, world.db, StatesView(world.app))
+    projector = Projector(world.app, world.db, PortfolioValueView(world.app))
     projector.setup()
 
     assert projector.position() == 0
@@ -316,7 +316,7 @@ def test_a_view_built_before_monthly_actuals_were_kept_is_rebuilt(world: World) 
     with world.db.transaction() as cursor:  # how the view looked before vt_actual was kept
         cursor.execute("DELETE FROM vt_actual")
 
-    projector = Projector(world.app, world.db, StatesView(world.app))
+    projector = Projector(world.app, world.db, PortfolioValueView(world.app))
     projector.setup()
 
     assert projector.position() == 0

@@ -27,7 +27,7 @@ from projections.codec import dumps, loads
 from projections.db import ViewDatabase
 from projections.portfolio_value import value as value_module
 from projections.portfolio_value.value import portfolio_value
-from projections.portfolio_value.writer import StatesView
+from projections.portfolio_value.writer import PortfolioValueView
 from projections.runner import Projector
 from projections.view import tracked_position
 from tests.integration.reference import reference_value
@@ -152,7 +152,7 @@ def test_a_view_built_before_forecasts_were_valued_is_rebuilt(world: World) -> N
             "UPDATE vt_state SET facts = ? WHERE kind = 'benefit'", ('{"forecast": {}}',)
         )
 
-    projector = Projector(world.app, world.db, StatesView(world.app))
+    projector = Projector(world.app, world.db, PortfolioValueView(world.app))
     projector.setup()
 
     assert projector.position() == 0
