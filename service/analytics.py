@@ -28,7 +28,7 @@ from projections.portfolio_value.analytics import (
     recorded_lessons,
     snapshot,
 )
-from projections.portfolio_value.value import month_of_instant
+from projections.portfolio_value.recorded import month_of_instant
 from service.analytics_bodies import (
     accuracy_body,
     capacity_body,

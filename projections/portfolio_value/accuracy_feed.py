@@ -23,7 +23,8 @@ from projections.codec import loads, months_from_text
 from projections.db import Cursor, ViewDatabase
 from projections.portfolio_value.actuals import actuals_before
 from projections.portfolio_value.analytics import Memo, Snapshot
-from projections.portfolio_value.value import BenefitRow, benefit_facts_from
+from projections.portfolio_value.facts import benefit_facts_from
+from projections.portfolio_value.rows import BenefitRow
 from projections.view import instant_text
 
 Version = tuple[str, int]

@@ -29,15 +29,10 @@ from domain.valuation import (
 )
 from projections.codec import months_from_text
 from projections.db import Cursor, ViewDatabase
-from projections.portfolio_value.value import (
-    InitiativeRow,
-    Recorded,
-    initiative_facts_from,
-    month_of_instant,
-    read_recorded,
-    terms_from,
-    valued_benefits,
-)
+from projections.portfolio_value.facts import initiative_facts_from
+from projections.portfolio_value.recorded import month_of_instant, read_recorded
+from projections.portfolio_value.rows import InitiativeRow, Recorded, terms_from
+from projections.portfolio_value.value import valued_benefits
 from projections.portfolio_value.writer import PortfolioValueView
 from projections.reads import stored_instant
 from projections.view import instant_text, tracked_position

@@ -29,7 +29,7 @@ from projections.portfolio_value.actuals import (
     missing_actuals,
 )
 from projections.portfolio_value.actuals import DDL as ACTUALS_DDL
-from projections.portfolio_value.value import terms_from, terms_key
+from projections.portfolio_value.rows import terms_from, terms_key
 from projections.view import Envelope, View, event_topics, track
 
 KINDS = {

@@ -25,7 +25,7 @@ from persistence import store_env
 from projections.catalog import build_projectors
 from projections.codec import dumps, loads
 from projections.db import ViewDatabase
-from projections.portfolio_value import value as value_module
+from projections.portfolio_value import recorded as value_module
 from projections.portfolio_value.value import portfolio_value
 from projections.portfolio_value.writer import PortfolioValueView
 from projections.runner import Projector
