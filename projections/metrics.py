@@ -73,7 +73,7 @@ def portfolio_gauges(db: ViewDatabase) -> list[PortfolioGauges]:
             PortfolioGauges(
                 portfolio_id=portfolio_id,
                 name=name,
-                currency=str(value.body["currency"]),
+                currency=value.currency,
                 npv=float(value.totals.npv),
                 realised=float(value.totals.realised_to_date),
                 red_benefits=value.red_benefits,

@@ -6,6 +6,7 @@ The rows say what was recorded by `as_of` (transaction time); the value rules of
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,11 +23,10 @@ from domain.valuation import (
     benefit_money,
     benefit_value,
     effective_shares,
+    figures_dict,
     initiative_value,
     money,
-    percent,
     portfolio_totals,
-    ratio,
     unattributed_pv_benefits,
 )
 from projections.db import ViewDatabase
@@ -39,33 +39,73 @@ from projections.portfolio_value.recorded import month_of_instant, read_recorded
 from projections.portfolio_value.rows import Recorded, id_of, terms_from, terms_key
 
 
-def present(figures: ValueFigures) -> dict[str, Any]:
-    """Figures as the API answers them: money 2 dp, ratios 2 dp, percentages 1 dp."""
-    return {
-        "pv_benefits": money(figures.pv_benefits),
-        "pv_costs": money(figures.pv_costs),
-        "npv": money(figures.npv),
-        "bcr": ratio(figures.bcr),
-        "roi": ratio(figures.roi),
-        "risk_adjusted_npv": money(figures.risk_adjusted_npv),
-        "vfm_band": figures.vfm_band,
-        "realised_to_date": money(figures.realised_to_date),
-        "forecast_to_date": money(figures.forecast_to_date),
-        "realisation_pct": percent(figures.realisation_pct),
-        "rag": figures.rag,
-        "spend_to_date": money(figures.spend_to_date),
-        "forgone_pv_benefits": money(figures.forgone_pv_benefits),
-        "avoided_pv_costs": money(figures.avoided_pv_costs),
-    }
+@dataclass(frozen=True)
+class InitiativeValue:
+    """One initiative as recorded, and its attributed figures."""
+
+    initiative_id: str
+    name: str
+    kind: str
+    status: str
+    confidence: str
+    figures: ValueFigures
+
+
+@dataclass(frozen=True)
+class GoalValue:
+    """The benefits serving one live strategic goal, summed."""
+
+    goal_id: str
+    title: str
+    weight: str
+    pv_benefits: Decimal
+    realised_to_date: Decimal
 
 
 @dataclass
 class PortfolioValue:
-    """Unrounded figures of a portfolio (for metrics and tests) and its presented view."""
+    """A portfolio's figures as recorded at an instant, unrounded, and its presented view."""
 
-    body: dict[str, Any]
+    portfolio_id: UUID
+    as_of: datetime
+    currency: str
     totals: ValueFigures
+    unattributed_pv_benefits: Decimal
+    initiatives: list[InitiativeValue]
+    goals: list[GoalValue]
     red_benefits: int
+
+    @functools.cached_property
+    def body(self) -> dict[str, Any]:
+        """The view as the API answers it, figures rounded (`domain.valuation.figures_dict`)."""
+        totals = figures_dict(self.totals, rounded=True)
+        return {
+            "portfolio_id": str(self.portfolio_id),
+            "as_of": self.as_of.isoformat(),
+            "currency": self.currency,
+            "totals": {**totals, "unattributed_pv_benefits": money(self.unattributed_pv_benefits)},
+            "initiatives": [
+                {
+                    "initiative_id": i.initiative_id,
+                    "name": i.name,
+                    "kind": i.kind,
+                    "status": i.status,
+                    "confidence": i.confidence,
+                    **figures_dict(i.figures, rounded=True),
+                }
+                for i in self.initiatives
+            ],
+            "goals": [
+                {
+                    "goal_id": g.goal_id,
+                    "title": g.title,
+                    "weight": g.weight,
+                    "pv_benefits": money(g.pv_benefits),
+                    "realised_to_date": money(g.realised_to_date),
+                }
+                for g in self.goals
+            ],
+        }
 
 
 def valued_benefits(
@@ -100,7 +140,6 @@ def value_of(recorded: Recorded, portfolio_id: UUID, at: datetime) -> PortfolioV
         for claimant in effective_shares(benefit):
             by_initiative[claimant].append(benefit)
     rows = []
-    figures = []
     for initiative_id, recorded_as in recorded.initiatives.items():
         initiative = initiative_facts_from(
             initiative_id,
@@ -111,18 +150,17 @@ def value_of(recorded: Recorded, portfolio_id: UUID, at: datetime) -> PortfolioV
         claimed = by_initiative[initiative.initiative_id]
         pv_costs = Decimal(recorded_as.pv_costs) if recorded_as.terms == key else None
         value = initiative_value(initiative, claimed, terms, month, money_of, pv_costs)
-        figures.append(value)
         rows.append(
-            {
-                "initiative_id": initiative_id,
-                "name": recorded_as.name,
-                "kind": recorded_as.kind,
-                "status": recorded_as.status,
-                "confidence": recorded_as.confidence,
-                **present(value),
-            }
+            InitiativeValue(
+                initiative_id,
+                recorded_as.name,
+                recorded_as.kind,
+                recorded_as.status,
+                recorded_as.confidence,
+                value,
+            )
         )
-    totals = portfolio_totals(figures, terms)
+    totals = portfolio_totals([row.figures for row in rows], terms)
     unattributed = sum(
         (unattributed_pv_benefits(b, terms, money_of[b.benefit_id]) for b in benefits), Decimal(0)
     )
@@ -138,28 +176,16 @@ def value_of(recorded: Recorded, portfolio_id: UUID, at: datetime) -> PortfolioV
             continue
         served = by_goal.get(id_of(str(goal["goal_id"])), [])
         goals.append(
-            {
-                "goal_id": str(goal["goal_id"]),
-                "title": goal["title"],
-                "weight": str(goal["weight"]),
-                "pv_benefits": money(
-                    sum((benefit_values[b.benefit_id].pv_benefits for b in served), Decimal(0))
-                ),
-                "realised_to_date": money(
-                    sum((benefit_values[b.benefit_id].realised_to_date for b in served), Decimal(0))
-                ),
-            }
+            GoalValue(
+                str(goal["goal_id"]),
+                goal["title"],
+                str(goal["weight"]),
+                sum((benefit_values[b.benefit_id].pv_benefits for b in served), Decimal(0)),
+                sum((benefit_values[b.benefit_id].realised_to_date for b in served), Decimal(0)),
+            )
         )
-    body = {
-        "portfolio_id": str(portfolio_id),
-        "as_of": at.isoformat(),
-        "currency": terms.currency,
-        "totals": {**present(totals), "unattributed_pv_benefits": money(unattributed)},
-        "initiatives": rows,
-        "goals": goals,
-    }
     red = sum(1 for v in benefit_values.values() if v.rag == "red")
-    return PortfolioValue(body, totals, red)
+    return PortfolioValue(portfolio_id, at, terms.currency, totals, unattributed, rows, goals, red)
 
 
 def portfolio_value(
