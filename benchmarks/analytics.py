@@ -56,9 +56,9 @@ from domain.analytics.optimise import OptimiseRequest, optimise
 from domain.application import ValuetrailApplication
 from domain.months import add_months
 from persistence import store_env
-from projections.analytics import portfolio_input, snapshot
 from projections.catalog import build_projectors
 from projections.db import ViewDatabase
+from projections.portfolio_value.analytics import portfolio_input, snapshot
 
 FROM = "2026-01"
 ROLES = ("engineer", "analyst", "designer", "tester", "architect")

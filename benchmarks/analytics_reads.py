@@ -44,10 +44,10 @@ from domain.analytics.capacity import capacity
 from domain.analytics.priorities import priorities
 from domain.application import ValuetrailApplication
 from persistence import store_env
-from projections.accuracy_feed import accuracy_as_of
-from projections.analytics import Snapshot, coverage, portfolio_input, snapshot
 from projections.catalog import build_projectors
 from projections.db import ViewDatabase
+from projections.portfolio_value.accuracy_feed import accuracy_as_of
+from projections.portfolio_value.analytics import Snapshot, coverage, portfolio_input, snapshot
 
 TARGET = 0.300  # p95 seconds, at most
 Reader = Callable[[ViewDatabase, UUID, datetime], object]

@@ -49,8 +49,8 @@ from projections.audit.export import event_line, signed_line
 from projections.audit.hashing import ChainBuilder
 from projections.audit.heads import TreeHead
 from projections.audit.verify import verify_lines
-from projections.audit_reads import consistency_proof, inclusion_proof
-from projections.audit_store import CHAIN_COLUMNS, DDL, insert_signed
+from projections.audit_chain.reads import consistency_proof, inclusion_proof
+from projections.audit_chain.store import CHAIN_COLUMNS, DDL, insert_signed
 from projections.catalog import audit_views, build_projectors
 from projections.db import ViewDatabase, insert_rows
 from projections.view import TRACKING_DDL

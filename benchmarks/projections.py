@@ -79,12 +79,13 @@ from domain.application import ValuetrailApplication
 from domain.values import Meta
 from persistence import store_env
 from projections.audit.heads import load_or_create_signing_key
-from projections.audit_reads import verify_store
+from projections.audit_chain.reads import verify_store
 from projections.catalog import audit_views, build_projectors
-from projections.db import ViewDatabase, events_table
+from projections.db import ViewDatabase
+from projections.log import events_table
+from projections.portfolio_value.value import portfolio_value
 from projections.process import open_store
 from projections.rebuild import processes_for, rebuild_in_processes
-from projections.value import portfolio_value
 from projections.view import tracked_position
 
 REBUILD_TARGET = 10_000  # (a) events/s over every view, at least

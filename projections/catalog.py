@@ -7,12 +7,12 @@ import os
 from domain.application import ValuetrailApplication
 from projections.audit.heads import load_or_create_signing_key
 from projections.audit.state import DEFAULT_STATE, STATE_ENV
-from projections.audit_sealer import SealerView
+from projections.audit_chain.sealer import SealerView
 from projections.db import ViewDatabase
-from projections.decisions import DecisionsView
+from projections.decision_trail.writer import DecisionsView
+from projections.measurement_series.writer import SeriesView
+from projections.portfolio_value.writer import PortfolioValueView
 from projections.runner import Projector
-from projections.series import SeriesView
-from projections.states import StatesView
 from projections.view import View
 
 #: Every view the value and list reads need.
@@ -20,12 +20,12 @@ VALUE_VIEWS = ("portfolio_value", "measurement_series")
 
 
 #: Every view's name, as `valuetrail projections rebuild NAME` takes it.
-VIEW_NAMES = (StatesView.name, SeriesView.name, DecisionsView.name, SealerView.name)
+VIEW_NAMES = (PortfolioValueView.name, SeriesView.name, DecisionsView.name, SealerView.name)
 
 
 def build_views(app: ValuetrailApplication, extra: tuple[View, ...] = ()) -> dict[str, View]:
     """A fresh instance of every view (the audit chain's sealer is passed in `extra`)."""
-    views: list[View] = [StatesView(app), SeriesView(), DecisionsView(), *extra]
+    views: list[View] = [PortfolioValueView(app), SeriesView(), DecisionsView(), *extra]
     for view in extra:
         if isinstance(view, SealerView):
             view.bind(app)  # the sealer recomputes the log from the stored events

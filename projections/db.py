@@ -2,8 +2,9 @@
 
 Views write their rows and their tracking position through `ViewDatabase.transaction()`, so a
 batch of events and the position after it commit together (exactly once). SQL is written with
-`?` placeholders; the PostgreSQL adapter translates them. Anything PostgreSQL-specific (advisory
-locks, LISTEN) stays in this module.
+`?` placeholders; the PostgreSQL adapter translates them. Anything PostgreSQL-specific about
+the views' tables (advisory locks, LISTEN, COPY) stays in this module; reading the event log
+itself is `projections.log`.
 """
 
 from __future__ import annotations
@@ -14,21 +15,16 @@ import os
 import sqlite3
 import threading
 import zlib
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
-from uuid import UUID
+from typing import Any, Protocol
 
 import psycopg
-from eventsourcing.persistence import Notification
 from psycopg.sql import SQL, Identifier
 from psycopg_pool import ConnectionPool
 
 from persistence import store_env
-
-if TYPE_CHECKING:
-    from domain.application import ValuetrailApplication
-    from projections.audit.hashing import EventRow
+from projections.log import EventLogReader
 
 
 class Cursor(Protocol):
@@ -40,8 +36,11 @@ class Cursor(Protocol):
     def fetchall(self) -> list[Any]: ...
 
 
-class ViewDatabase(ABC):
-    """A connection factory for view tables, with a portable SQL dialect."""
+class ViewDatabase(EventLogReader):
+    """A connection factory for view tables, with a portable SQL dialect.
+
+    It reads the event log too (`EventLogReader`): the log is in the same database.
+    """
 
     url: str
 
@@ -61,99 +60,8 @@ class ViewDatabase(ABC):
     def wait_for_events(self, channel: str, timeout: float) -> None:
         """Block until new events may exist (notification or poll interval)."""
 
-    def close(self) -> None:  # noqa: B027 - optional hook: SQLite keeps nothing open
+    def close(self) -> None:
         """Release connections."""
-
-    def event_rows(
-        self, table: str, after: int, limit: int, *, schema: str | None = None
-    ) -> list[EventRow]:
-        """Up to `limit` stored events after log position `after`, in log order, read raw.
-
-        One plain SELECT on eventsourcing's events table (`table`: the recorder's
-        `events_table_name`; on PostgreSQL in `schema`, the datastore's, default public),
-        building no Notification objects: (position, originator id as its 16 raw bytes,
-        version, topic, state). The table must be in this database, as it is when the views
-        and the log share a URL. Written against `read()`, so wrappers that delegate it (the
-        projector's woken database) read the same way.
-        """
-        sqlite = self.url.startswith("sqlite:")
-        # eventsourcing's SQLite recorder stores a UUID originator id as 32 hex digits (a text
-        # id as given); on PostgreSQL it is a `uuid` (or `text`, hence the cast), and uuid_send
-        # gives its 16 bytes in RFC 4122 order (psycopg reads bytea as bytes).
-        originator = "originator_id" if sqlite else "uuid_send(originator_id::uuid)"
-        at, source = self._log(table, schema)
-        query = (
-            f"SELECT {at}, {originator}, originator_version, topic, state FROM {source}"
-            f" WHERE {at} > ? ORDER BY {at} LIMIT ?"
-        )
-        with self.read() as cursor:
-            if isinstance(cursor, _PgCursor):
-                cursor.execute_binary(query, (after, limit))  # bytea as is: 2-3x the rate
-            else:
-                cursor.execute(query, (after, limit))
-            rows: list[EventRow] = cursor.fetchall()
-        if not sqlite:
-            return rows
-        return [
-            (position, _uuid_bytes(originator), version, topic, state)
-            for position, originator, version, topic, state in rows
-        ]
-
-    def notifications(
-        self,
-        cursor: Cursor,
-        table: str,
-        *,
-        schema: str | None,
-        after: int,
-        limit: int,
-        stop: int | None = None,
-        topics: Sequence[str] | None = None,
-    ) -> list[Notification] | None:
-        """What the recorder's `select_notifications` gives, read with `cursor`, or None.
-
-        On PostgreSQL one SELECT in the binary format: about twice the rate of the recorder's
-        rows made into dictionaries first. None on SQLite: read through the recorder there.
-        """
-        if not isinstance(cursor, _PgCursor):
-            return None
-        at, source = self._log(table, schema)
-        where = [f"{at} > ?"]
-        params: list[Any] = [after]
-        if stop is not None:
-            where.append(f"{at} <= ?")
-            params.append(stop)
-        if topics is not None:
-            where.append("topic = ANY(?)")
-            params.append(list(topics))
-        query = (
-            f"SELECT {at}, originator_id, originator_version, topic, state FROM {source}"
-            f" WHERE {' AND '.join(where)} ORDER BY {at} LIMIT ?"
-        )
-        cursor.execute_binary(query, (*params, limit))
-        return [
-            Notification(
-                id=position,
-                originator_id=originator,
-                originator_version=version,
-                topic=topic,
-                state=state,
-            )
-            for position, originator, version, topic, state in cursor.fetchall()
-        ]
-
-    def count_events_sql(self, table: str, *, schema: str | None = None) -> str:
-        """SQL counting the stored events after one log position up to another (`?`, `?`)."""
-        at, source = self._log(table, schema)
-        return f"SELECT COUNT(*) FROM {source} WHERE {at} > ? AND {at} <= ?"
-
-    def _log(self, table: str, schema: str | None) -> tuple[str, str]:
-        """The log's position column and its table, as SQL."""
-        if self.url.startswith("sqlite:"):
-            # eventsourcing's SQLite recorder numbers events by rowid.
-            return "rowid", _quoted(table)
-        # Its PostgreSQL recorder keeps the position in `notification_id` (uniquely indexed).
-        return "notification_id", f"{_quoted(schema or 'public')}.{_quoted(table)}"
 
     @staticmethod
     def from_url(url: str) -> ViewDatabase:
@@ -163,25 +71,6 @@ class ViewDatabase(ABC):
         if url.startswith(("postgresql://", "postgres://")):
             return PostgresViewDatabase(url)
         raise ValueError(f"unsupported database URL: {url.split(':', 1)[0]}")
-
-
-def events_table(app: ValuetrailApplication) -> tuple[str, str | None]:
-    """The recorder's events table and (on PostgreSQL) its schema, as `event_rows` takes them."""
-    recorder = app.recorder
-    table = str(getattr(recorder, "events_table_name"))  # noqa: B009 - not on the base type
-    schema = getattr(getattr(recorder, "datastore", None), "schema", None)
-    return table, None if schema is None else str(schema)
-
-
-def _quoted(identifier: str) -> str:
-    """An SQL identifier in double quotes (the same in SQLite and PostgreSQL)."""
-    return '"' + identifier.replace('"', '""') + '"'
-
-
-def _uuid_bytes(originator: Any) -> bytes:
-    """The 16 raw bytes of an originator id stored as text: 32 hex digits, or any UUID form."""
-    text = str(originator)
-    return bytes.fromhex(text) if len(text) == 32 else UUID(text).bytes
 
 
 class SQLiteViewDatabase(ViewDatabase):
@@ -275,6 +164,15 @@ def empty_tables(cursor: Cursor, tables: Sequence[str]) -> None:
 def is_postgres(cursor: Cursor) -> bool:
     """Whether the cursor is on PostgreSQL (else SQLite)."""
     return isinstance(cursor, _PgCursor)
+
+
+def execute_binary(cursor: Cursor, sql: str, params: Sequence[Any] = ()) -> None:
+    """Run a query whose results come in binary format on PostgreSQL (bytea and numbers as
+    they are, not encoded as text); a plain `execute` on SQLite."""
+    if isinstance(cursor, _PgCursor):
+        cursor.execute_binary(sql, params)
+    else:
+        cursor.execute(sql, params)
 
 
 def table_columns(cursor: Cursor, table: str) -> set[str]:

@@ -25,13 +25,13 @@ from prometheus_client.registry import Collector
 from domain.application import ValuetrailApplication
 from projections.audit.heads import load_or_create_signing_key
 from projections.audit.state import DEFAULT_STATE, STATE_ENV
-from projections.audit_reads import verify_store
-from projections.audit_sealer import SealerView
-from projections.audit_store import VIEW_NAME as AUDIT_VIEW
+from projections.audit_chain.reads import verify_store
+from projections.audit_chain.sealer import SealerView
+from projections.audit_chain.store import VIEW_NAME as AUDIT_VIEW
 from projections.codec import loads
 from projections.db import ViewDatabase
+from projections.portfolio_value.value import portfolio_value
 from projections.runner import Projector, observe_batches, observe_failures
-from projections.value import portfolio_value
 
 log = logging.getLogger("valuetrail.projector.metrics")
 
@@ -73,7 +73,7 @@ def portfolio_gauges(db: ViewDatabase) -> list[PortfolioGauges]:
             PortfolioGauges(
                 portfolio_id=portfolio_id,
                 name=name,
-                currency=str(value.body["currency"]),
+                currency=value.currency,
                 npv=float(value.totals.npv),
                 realised=float(value.totals.realised_to_date),
                 red_benefits=value.red_benefits,

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from eventsourcing.persistence import Notification, PersistenceError
 
 from domain.application import ValuetrailApplication
-from projections.db import Cursor, ViewDatabase, events_table
+from projections.db import Cursor, ViewDatabase
+from projections.log import events_table
 from projections.view import (
     TRACKING_DDL,
     Envelope,

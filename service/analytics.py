@@ -18,8 +18,9 @@ from domain.analytics.lessons import lessons
 from domain.analytics.priorities import priorities
 from domain.errors import NotFoundError
 from domain.months import ensure_utc
-from projections.accuracy_feed import accuracy_as_of, forecast_accuracy
-from projections.analytics import (
+from projections.catalog import VALUE_VIEWS
+from projections.portfolio_value.accuracy_feed import accuracy_as_of, forecast_accuracy
+from projections.portfolio_value.analytics import (
     Snapshot,
     coverage,
     plans,
@@ -27,8 +28,7 @@ from projections.analytics import (
     recorded_lessons,
     snapshot,
 )
-from projections.catalog import VALUE_VIEWS
-from projections.value import month_of_instant
+from projections.portfolio_value.recorded import month_of_instant
 from service.analytics_bodies import (
     accuracy_body,
     capacity_body,

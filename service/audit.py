@@ -15,10 +15,11 @@ from flask.views import MethodView
 
 from domain.errors import NotFoundError
 from domain.values import DECISIONS
-from projections.audit_store import VIEW_NAME as AUDIT_CHAIN
-from projections.decisions import DecisionsView
-from projections.states import StatesView
-from projections.trail import TrailFilter, chain_hashes, decision_by_id, decisions
+from projections.audit_chain.reads import chain_hashes
+from projections.audit_chain.store import VIEW_NAME as AUDIT_CHAIN
+from projections.decision_trail.trail import TrailFilter, decision_by_id, decisions
+from projections.decision_trail.writer import DecisionsView
+from projections.portfolio_value.writer import PortfolioValueView
 from service.audit_context import cited_scenario, decision_context
 from service.auth import AUDIT, require
 from service.benefits import BenefitResponse, benefit_view
@@ -245,7 +246,7 @@ class Context(MethodView):
     def get(self, args: dict[str, Any], decision_id: UUID) -> Any:
         """The initiative and its benefits as recorded just before the decision, and its figures."""
         # The value view keeps the scenarios a decision may cite.
-        fresh((*TRAIL_VIEWS, StatesView.name), args.get("min_position"))
+        fresh((*TRAIL_VIEWS, PortfolioValueView.name), args.get("min_position"))
         record = decision_by_id(views(), decision_id)
         if record is None:
             raise NotFoundError("decision", decision_id)

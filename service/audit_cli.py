@@ -13,9 +13,9 @@ from domain.application import ValuetrailApplication
 from projections.audit.export import ExportError, strict_loads
 from projections.audit.heads import TreeHead, load_or_create_signing_key, load_public_key, log_id
 from projections.audit.verify import Report, verify_lines
-from projections.audit_reads import export_lines, verify_store
-from projections.audit_reseal import reseal
-from projections.audit_store import VIEW_NAME
+from projections.audit_chain.reads import export_lines, verify_store
+from projections.audit_chain.reseal import reseal
+from projections.audit_chain.store import VIEW_NAME
 from projections.db import ViewDatabase
 from service.config import Settings
 

@@ -12,9 +12,9 @@ from domain.benefit import Benefit
 from domain.facts import benefit_facts, initiative_facts, terms_of
 from domain.initiative import Initiative
 from domain.months import month_of
-from domain.valuation import initiative_value
+from domain.valuation import EVIDENCE_FIGURES, figures_dict, initiative_value
 from projections.db import ViewDatabase
-from projections.scenarios import scenario_by_id
+from projections.portfolio_value.scenarios import scenario_by_id
 
 
 @dataclass(frozen=True)
@@ -46,17 +46,7 @@ def decision_context(app: ValuetrailApplication, decision: dict[str, Any]) -> De
         month,
     )
     figures = {
-        "pv_benefits": value.pv_benefits,
-        "pv_costs": value.pv_costs,
-        "npv": value.npv,
-        "bcr": value.bcr,
-        "roi": value.roi,
-        "risk_adjusted_npv": value.risk_adjusted_npv,
-        "vfm_band": value.vfm_band,
-        "realised_to_date": value.realised_to_date,
-        "forecast_to_date": value.forecast_to_date,
-        "realisation_pct": value.realisation_pct,
-        "spend_to_date": value.spend_to_date,
+        **figures_dict(value, only=EVIDENCE_FIGURES),
         "confidence": initiative.confidence,
         "status": initiative.status,
         "cost_forecast_revision": initiative.cost_forecast_revision,

@@ -10,17 +10,17 @@ from flask.views import MethodView
 
 from projections.audit.heads import log_id, public_key_pem
 from projections.audit.state import halted_reason
-from projections.audit_reads import (
+from projections.audit_chain.reads import (
     LogReport,
     OutOfRange,
+    chain_hashes,
     consistency_proof,
     export_lines,
     inclusion_proof,
     verify_store,
 )
-from projections.audit_store import VIEW_NAME as AUDIT_CHAIN
-from projections.audit_store import head_page, latest_head
-from projections.trail import chain_hashes
+from projections.audit_chain.store import VIEW_NAME as AUDIT_CHAIN
+from projections.audit_chain.store import head_page, latest_head
 from service.auth import AUDIT, require
 from service.blueprint import Blueprint
 from service.errors import ApiProblem

@@ -14,7 +14,7 @@ from flask.views import MethodView
 from domain.application import Idempotency, Written
 from domain.benefit import Benefit
 from domain.values import BENEFIT_CATEGORIES, DIRECTIONS, MEASURE_KINDS
-from projections.lists import STATES_VIEW, benefit_ids
+from projections.portfolio_value.lists import STATES_VIEW, benefit_ids
 from service.auth import ANY, MANAGE, require
 from service.blueprint import Blueprint
 from service.http import PageArgs, expected_version, meta, resource, write

@@ -24,7 +24,7 @@ from domain.application import ValuetrailApplication
 from domain.errors import DomainError
 from domain.values import Meta
 from projections import process
-from projections.audit_store import VIEW_NAME as AUDIT_CHAIN
+from projections.audit_chain.store import VIEW_NAME as AUDIT_CHAIN
 from projections.catalog import VIEW_NAMES, audit_views, build_projectors
 from projections.db import ViewDatabase
 from projections.rebuild import processes_for, rebuild_in_processes

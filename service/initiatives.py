@@ -16,7 +16,7 @@ from domain.application import decision_record
 from domain.initiative import STATUSES, Initiative
 from domain.valuation import money, percent, ratio
 from domain.values import DECISIONS, INITIATIVE_KINDS
-from projections.lists import STATES_VIEW, initiative_ids
+from projections.portfolio_value.lists import STATES_VIEW, initiative_ids
 from service.auth import ANY, INGEST, MANAGE, require
 from service.blueprint import Blueprint
 from service.http import PageArgs, expected_version, json_response, meta, paginate, resource, write

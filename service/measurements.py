@@ -21,8 +21,8 @@ from domain.errors import NotFoundError
 from domain.errors import ValidationError as DomainValidationError
 from domain.months import check_day, ensure_utc
 from domain.values import DECIMAL_TEXT, check_magnitude
-from projections.series import SeriesView
-from projections.series_queries import measurements
+from projections.measurement_series.queries import measurements
+from projections.measurement_series.writer import SeriesView
 from service.auth import ANY, INGEST, require
 from service.blueprint import Blueprint
 from service.http import PageArgs, json_response, meta, write

@@ -10,7 +10,7 @@ import marshmallow as ma
 from flask.views import MethodView
 
 from domain.portfolio import Portfolio
-from projections.lists import STATES_VIEW, portfolio_ids
+from projections.portfolio_value.lists import STATES_VIEW, portfolio_ids
 from service.auth import ANY, MANAGE, require
 from service.blueprint import Blueprint
 from service.errors import ApiProblem

@@ -14,8 +14,8 @@ import marshmallow as ma
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from projections.audit.heads import load_or_create_signing_key
-from projections.audit_sealer import SealerHalted, SealerView
-from projections.audit_store import VIEW_NAME as AUDIT_CHAIN
+from projections.audit_chain.sealer import SealerHalted, SealerView
+from projections.audit_chain.store import VIEW_NAME as AUDIT_CHAIN
 from projections.catalog import build_projectors
 from projections.db import ViewDatabase
 from projections.runner import Projector, wait_for_position

@@ -20,9 +20,9 @@ from domain.analytics.optimise import OptimiseRequest, optimise
 from domain.analytics.scenarios import DownturnRequest, downturn
 from domain.errors import NotFoundError
 from domain.months import ensure_utc
-from projections.analytics import Snapshot, portfolio_input
 from projections.codec import dumps, loads
-from projections.scenarios import scenario_body, scenario_by_id, scenarios
+from projections.portfolio_value.analytics import Snapshot, portfolio_input
+from projections.portfolio_value.scenarios import scenario_body, scenario_by_id, scenarios
 from projections.view import instant_text
 from service.analytics import ANALYTICS_VIEWS, from_month, read_snapshot, reference_class
 from service.auth import ANALYSE, MANAGE, require

@@ -11,7 +11,7 @@ from flask.views import MethodView
 from domain.errors import NotFoundError
 from domain.months import ensure_utc
 from projections.catalog import VALUE_VIEWS
-from projections.value import portfolio_value
+from projections.portfolio_value.value import portfolio_value
 from service.auth import ANY, require
 from service.blueprint import Blueprint
 from service.http import json_response

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date
-from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -21,7 +20,7 @@ from domain.initiative import Initiative
 from domain.months import current_month, month_of
 from domain.portfolio import Portfolio
 from domain.receipt import Receipt, receipt_id
-from domain.valuation import initiative_value
+from domain.valuation import EVIDENCE_FIGURES, figures_dict, initiative_value
 from domain.values import Meta
 
 
@@ -255,17 +254,7 @@ class InitiativeUseCases(ApplicationCore):
             to_date,
         )
         return {
-            "pv_benefits": _tidy(figures.pv_benefits),
-            "pv_costs": _tidy(figures.pv_costs),
-            "npv": _tidy(figures.npv),
-            "bcr": _tidy(figures.bcr),
-            "roi": _tidy(figures.roi),
-            "risk_adjusted_npv": _tidy(figures.risk_adjusted_npv),
-            "vfm_band": figures.vfm_band,
-            "realised_to_date": _tidy(figures.realised_to_date),
-            "forecast_to_date": _tidy(figures.forecast_to_date),
-            "realisation_pct": _tidy(figures.realisation_pct),
-            "spend_to_date": _tidy(figures.spend_to_date),
+            **figures_dict(figures, only=EVIDENCE_FIGURES),
             "confidence": initiative.confidence,
             "status": initiative.status,
             "cost_forecast_revision": initiative.cost_forecast_revision,
@@ -358,8 +347,3 @@ class InitiativeUseCases(ApplicationCore):
         return self._change_initiative(
             initiative_id, change, meta=meta, expected_version=expected_version
         )
-
-
-def _tidy(value: Decimal | None) -> Decimal | None:
-    """A zero computed from products carries an exponent (0E+33); store it as plain 0."""
-    return Decimal(0) if value is not None and value.is_zero() else value

@@ -4,11 +4,13 @@ Every public name is importable from here. The modules hold them by concern: `te
 terms the rules read, the computing context), `discounting`, `series` (a benefit's money per month,
 its shares, running totals), `actuals` (what was measured and realised), `forecasts` (a benefit's
 money figures as at a month), `figures` (a benefit's, an initiative's and a portfolio's figures),
-`ratings` (value-for-money band, RAG, percentages) and `presentation` (rounding for display).
+`ratings` (value-for-money band, RAG, percentages), `presentation` (rounding for display) and
+`by_name` (figures by name, as evidence stores them and the API answers them).
 Names with a leading underscore are shared between these modules only.
 """
 
 from domain.valuation.actuals import Measured, measured, realised_money
+from domain.valuation.by_name import EVIDENCE_FIGURES, figures_dict
 from domain.valuation.discounting import discount_factor, month_index, present_value
 from domain.valuation.figures import (
     BenefitValue,
@@ -48,6 +50,7 @@ __all__ = [
     "DEFAULT_RAG_AMBER",
     "DEFAULT_RAG_GREEN",
     "DIRECTIONS",
+    "EVIDENCE_FIGURES",
     "HUNDRED",
     "KINDS",
     "ONE",
@@ -66,6 +69,7 @@ __all__ = [
     "benefit_value",
     "discount_factor",
     "effective_shares",
+    "figures_dict",
     "forecast_money",
     "initiative_value",
     "is_monetary",

@@ -10,6 +10,10 @@ modules; the domain never imports them, and the service and projections name the
 the package's configuration (`persistence.store_env`), never a store's module.
 The analytics (domain/analytics/) use the standard library, the rest of the domain and the HiGHS
 solver (`highspy`) only; no other domain module uses HiGHS.
+
+Inside projections/ the imports run in a straight line: reading the event log (`log`), the view
+database on it (`db`), the View base (`view`), then one package per view, which never imports
+another view's package.
 """
 
 from __future__ import annotations
@@ -51,6 +55,17 @@ APPLICATION_EVENTSOURCING = (
 APPLICATION_MODULE = "domain/application/core.py"
 APPLICATION_PACKAGE = "domain/application/"
 PROJECTIONS_FORBIDDEN = frozenset({"service"})
+#: What the modules under every view may import of projections/: the line log -> db -> view
+#: (codec and reads are leaves; `projections.audit` is the audit log's pure core).
+PROJECTIONS_LINE = {
+    "projections/log.py": ("projections.audit",),
+    "projections/db.py": ("projections.log",),
+    "projections/view.py": ("projections.db", "projections.log"),
+    "projections/codec.py": (),
+    "projections/reads.py": (),
+}
+#: One package per view: its writer beside its reads.
+VIEW_PACKAGES = ("portfolio_value", "measurement_series", "decision_trail", "audit_chain")
 ADAPTERS = "persistence"
 ADAPTERS_FORBIDDEN = frozenset(
     {
@@ -238,6 +253,37 @@ def projections_violations(source: str, relpath: str) -> list[Violation]:
     ]
 
 
+def _view_package(module: str) -> str | None:
+    """The view package a dotted module is in (None outside them)."""
+    parts = module.split(".")
+    if len(parts) > 1 and parts[0] == "projections" and parts[1] in VIEW_PACKAGES:
+        return parts[1]
+    return None
+
+
+def projections_line_violations(source: str, relpath: str) -> list[Violation]:
+    """Imports in projections/ that leave the line log -> db -> view -> one package per view."""
+    allowed = PROJECTIONS_LINE.get(relpath)
+    package = _view_package(relpath.removesuffix(".py").replace("/", "."))
+    found: list[Violation] = []
+    for imp in imports_in(source, relpath):
+        if imp.top != "projections":
+            continue
+        targets = [imp.module]
+        if imp.module == "projections":  # `from projections import db`
+            targets = [f"projections.{name}" for name in imp.names]
+        for target in targets:
+            if allowed is not None and not _within(target, allowed):
+                reason = (
+                    f"{relpath} may import only {', '.join(allowed) or 'nothing'} of projections/"
+                )
+                found.append(Violation(relpath, imp.line, target, reason))
+            elif package is not None and _view_package(target) not in (None, package):
+                reason = "a view's package never imports another view's package"
+                found.append(Violation(relpath, imp.line, target, reason))
+    return found
+
+
 def _sources(folder: str) -> list[tuple[str, str]]:
     files = sorted((ROOT / folder).rglob("*.py"))
     return [(p.relative_to(ROOT).as_posix(), p.read_text(encoding="utf-8")) for p in files]
@@ -331,6 +377,45 @@ def test_projections_never_import_service() -> None:
         v for path, src in _sources("projections") for v in projections_violations(src, path)
     ]
     assert not violations, "\n".join(map(str, violations))
+
+
+def test_projections_import_in_a_straight_line() -> None:
+    sources = _sources("projections")
+    paths = {path for path, _ in sources}
+    assert set(PROJECTIONS_LINE) <= paths, "a module of the line is missing"
+    assert {f"projections/{p}/__init__.py" for p in VIEW_PACKAGES} <= paths
+    violations = [v for path, src in sources for v in projections_line_violations(src, path)]
+    assert not violations, "\n".join(map(str, violations))
+
+
+def test_checker_flags_projections_leaving_the_line() -> None:
+    assert (
+        projections_line_violations(
+            "from projections.audit.hashing import EventRow\n", "projections/log.py"
+        )
+        == []
+    )
+    backwards = "from projections.db import Cursor\nfrom projections import view\n"
+    violations = projections_line_violations(backwards, "projections/log.py")
+    assert [(v.line, v.module) for v in violations] == [
+        (1, "projections.db"),
+        (2, "projections.view"),
+    ]
+    into_a_view = "from projections.portfolio_value.rows import BenefitRow\n"
+    assert projections_line_violations(into_a_view, "projections/view.py")
+    across = (
+        "from projections.portfolio_value.rows import BenefitRow\n"
+        "from projections.reads import page_of\n"
+        "from projections.measurement_series.queries import measurements\n"
+    )
+    violations = projections_line_violations(across, "projections/portfolio_value/value.py")
+    assert [(v.line, v.module) for v in violations] == [
+        (3, "projections.measurement_series.queries")
+    ]
+    relative = projections_line_violations(
+        "from ..audit_chain import store\n", "projections/decision_trail/trail.py"
+    )
+    assert [v.module for v in relative] == ["projections.audit_chain"]
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,7 @@ from werkzeug.serving import make_server
 
 from projections.audit.heads import TreeHead, load_public_key, log_id
 from projections.audit.state import SealerState, read_state, write_state
-from projections.audit_reseal import reseal
+from projections.audit_chain.reseal import reseal
 from service import witness
 from service.app import create_app
 from service.cli import main

@@ -18,7 +18,7 @@ import pytest
 from domain.application import ValuetrailApplication
 from persistence import MEMORY_MODULE
 from projections.audit.heads import load_or_create_signing_key, public_key_pem
-from projections.audit_store import VIEW_NAME as AUDIT_CHAIN
+from projections.audit_chain.store import VIEW_NAME as AUDIT_CHAIN
 from projections.catalog import build_views
 from projections.process import ProjectorConfig
 from service.app import build_application

@@ -16,13 +16,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from domain.application import ValuetrailApplication
 from projections.audit.heads import TreeHead
 from projections.audit.verify import Report, verify_lines
-from projections.audit_reads import (
+from projections.audit_chain.reads import (
     LogReport,
     export_lines,
     verify_store,
 )
-from projections.audit_sealer import SealerView
-from projections.audit_store import signed_items
+from projections.audit_chain.sealer import SealerView
+from projections.audit_chain.store import signed_items
 from projections.db import ViewDatabase, pg_conninfo
 from projections.runner import Projector, rebuild_views
 from tests.integration.builders import BOARD, FINANCE, Setup, build, measurement_items, opened

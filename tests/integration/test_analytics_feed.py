@@ -21,20 +21,20 @@ from domain.months import add_months, month_of, parse_month
 from domain.valuation import money
 from domain.values import Meta
 from persistence import store_env
-from projections.accuracy_feed import accuracy_as_of, forecast_accuracy
-from projections.analytics import (
+from projections.catalog import build_projectors
+from projections.codec import dumps, loads
+from projections.db import ViewDatabase
+from projections.portfolio_value.accuracy_feed import accuracy_as_of, forecast_accuracy
+from projections.portfolio_value.analytics import (
     coverage,
     plans,
     portfolio_input,
     recorded_lessons,
     snapshot,
 )
-from projections.catalog import build_projectors
-from projections.codec import dumps, loads
-from projections.db import ViewDatabase
+from projections.portfolio_value.value import portfolio_value
+from projections.portfolio_value.writer import PortfolioValueView
 from projections.runner import Projector
-from projections.states import StatesView
-from projections.value import portfolio_value
 
 BOARD = Meta(actor="board", request_id="req-board")
 NOW = month_of(datetime.now(UTC).date())
@@ -271,7 +271,7 @@ def test_a_view_built_before_rows_carried_what_the_analytics_read_is_rebuilt(
             )
         cursor.execute("DELETE FROM vt_lesson")
 
-    projector = Projector(world.app, world.db, StatesView(world.app))
+    projector = Projector(world.app, world.db, PortfolioValueView(world.app))
     projector.setup()
 
     assert projector.position() == 0
@@ -317,7 +317,7 @@ def test_a_view_built_before_monthly_actuals_were_kept_is_rebuilt(world: World) 
     with world.db.transaction() as cursor:  # how the view looked before vt_actual was kept
         cursor.execute("DELETE FROM vt_actual")
 
-    projector = Projector(world.app, world.db, StatesView(world.app))
+    projector = Projector(world.app, world.db, PortfolioValueView(world.app))
     projector.setup()
 
     assert projector.position() == 0

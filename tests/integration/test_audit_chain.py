@@ -15,13 +15,13 @@ import pytest
 
 from projections.audit.export import read_export
 from projections.audit.state import read_state
-from projections.audit_reads import (
+from projections.audit_chain.reads import (
     consistency_proof,
     inclusion_proof,
 )
-from projections.audit_reseal import reseal
-from projections.audit_sealer import SealerHalted
-from projections.audit_store import latest_head
+from projections.audit_chain.reseal import reseal
+from projections.audit_chain.sealer import SealerHalted
+from projections.audit_chain.store import latest_head
 from projections.runner import rebuild_views
 from tests.integration.audit_store import (
     KEY,

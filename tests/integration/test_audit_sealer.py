@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from projections.audit_reads import (
+from projections.audit_chain.reads import (
     verify_store,
 )
-from projections.audit_sealer import SealerView
+from projections.audit_chain.sealer import SealerView
 from projections.db import ViewDatabase
 from projections.metrics import AuditStatus, AuditWatch, ProjectorCollector
 from projections.runner import Projector

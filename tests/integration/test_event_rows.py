@@ -12,8 +12,9 @@ from collections.abc import Iterator
 import pytest
 
 from domain.application import ValuetrailApplication
-from projections.audit_chain import EventRow, event_row, stream_event_rows
-from projections.db import ViewDatabase, events_table
+from projections.audit.hashing import EventRow
+from projections.db import ViewDatabase
+from projections.log import event_row, events_table, stream_event_rows
 from projections.wakeups import Wakeups, WokenViewDatabase
 from tests.integration.builders import BOARD, FINANCE, build, measurement_items, opened
 

@@ -17,9 +17,9 @@ from domain.benefit import Benefit
 from domain.initiative import Initiative
 from projections.catalog import build_projectors
 from projections.db import NUL_STAND_IN, ViewDatabase
+from projections.measurement_series.queries import measurements
+from projections.portfolio_value.value import portfolio_value
 from projections.runner import Projector, backoff_seconds, observe_failures
-from projections.series_queries import measurements
-from projections.value import portfolio_value
 from projections.view import View
 from tests.integration.builders import BOARD, build, opened
 

@@ -32,7 +32,7 @@ from domain.errors import DomainError
 from domain.initiative import allowed_decisions
 from domain.months import add_months, month_of
 from projections.audit.heads import TreeHead, load_or_create_signing_key
-from projections.audit_store import signed_items
+from projections.audit_chain.store import signed_items
 from projections.catalog import audit_views, build_projectors, build_views
 from projections.db import ViewDatabase
 from projections.runner import Projector

@@ -16,8 +16,9 @@ import psycopg
 
 from domain.application import ValuetrailApplication
 from projections.catalog import build_projectors
-from projections.db import Cursor, ViewDatabase, events_table
-from projections.decisions import DecisionsView
+from projections.db import Cursor, ViewDatabase
+from projections.decision_trail.writer import DecisionsView
+from projections.log import events_table
 from projections.rebuild import processes_for, rebuild_in_processes, shared
 from projections.runner import Projector, observe_batches, rebuild_views
 from projections.view import Envelope, View

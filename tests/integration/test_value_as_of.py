@@ -2,9 +2,9 @@
 
 Random histories (forecasts revised, decisions, measurements and corrections, attribution
 changes, spend) are written one use case at a time, an instant is captured after every write,
-and for each instant the projected view (`projections.value.portfolio_value`) must answer exactly
-what `tests.integration.reference.reference_value` computes from aggregates folded from only the
-events recorded by then (DESIGN §4, "As-of is exact").
+and for each instant the projected view (`projections.portfolio_value.value.portfolio_value`)
+must answer exactly what `tests.integration.reference.reference_value` computes from aggregates
+folded from only the events recorded by then (DESIGN §4, "As-of is exact").
 
 Instants are taken between writes. An instant inside one write (e.g. an event's own recorded_at,
 when that save also appended Index events a moment later) is the subject of the xfail test at
@@ -36,7 +36,7 @@ from domain.values import Meta
 from persistence import store_env
 from projections.catalog import build_projectors
 from projections.db import ViewDatabase
-from projections.value import portfolio_value
+from projections.portfolio_value.value import portfolio_value
 from tests.integration.reference import reference_value
 
 T = TypeVar("T")

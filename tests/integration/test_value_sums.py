@@ -22,13 +22,13 @@ from domain.benefit import Benefit
 from domain.months import add_months, month_of
 from domain.values import Meta
 from persistence import store_env
-from projections import value as value_module
 from projections.catalog import build_projectors
 from projections.codec import dumps, loads
 from projections.db import ViewDatabase
+from projections.portfolio_value import recorded as value_module
+from projections.portfolio_value.value import portfolio_value
+from projections.portfolio_value.writer import PortfolioValueView
 from projections.runner import Projector
-from projections.states import StatesView
-from projections.value import portfolio_value
 from projections.view import tracked_position
 from tests.integration.reference import reference_value
 
@@ -152,7 +152,7 @@ def test_a_view_built_before_forecasts_were_valued_is_rebuilt(world: World) -> N
             "UPDATE vt_state SET facts = ? WHERE kind = 'benefit'", ('{"forecast": {}}',)
         )
 
-    projector = Projector(world.app, world.db, StatesView(world.app))
+    projector = Projector(world.app, world.db, PortfolioValueView(world.app))
     projector.setup()
 
     assert projector.position() == 0

@@ -19,7 +19,7 @@ from domain.application import ValuetrailApplication
 from projections.catalog import audit_views, build_projectors
 from projections.db import ViewDatabase
 from projections.metrics import VERIFY_ENV, AuditWatch, ProjectorCollector, start_exporter
-from projections.value import portfolio_value
+from projections.portfolio_value.value import portfolio_value
 from service.app import create_app
 from service.config import Settings
 from tests.e2e.conftest import Api, decision, measurement_body

@@ -13,7 +13,7 @@ import pytest
 from eventsourcing.persistence import Notification
 
 from domain.application import ValuetrailApplication
-from projections.states import KINDS, StatesView
+from projections.portfolio_value.writer import KINDS, PortfolioValueView
 from projections.view import Envelope, instant_text, stored_instant
 from tests.unit.builders import FEED, benefit, initiative, new_app, portfolio
 from tests.unit.test_stored_events_contract import lines
@@ -95,9 +95,9 @@ def test_the_value_view_reads_every_topic_its_aggregates_store() -> None:
     stored = {line["topic"] for line in lines() if line["topic"].startswith(tuple(KINDS))}
 
     assert stored
-    assert StatesView.topics is not None
-    assert stored <= StatesView.topics
-    assert all(topic.startswith(tuple(KINDS)) for topic in StatesView.topics)
+    assert PortfolioValueView.topics is not None
+    assert stored <= PortfolioValueView.topics
+    assert all(topic.startswith(tuple(KINDS)) for topic in PortfolioValueView.topics)
 
 
 @pytest.mark.parametrize(

@@ -19,17 +19,17 @@ from domain.facts import terms_of
 from domain.initiative import Initiative
 from domain.portfolio import Portfolio
 from domain.valuation import PortfolioTerms, forecast_money, present_value
-from projections.actuals import (
+from projections.codec import dumps, loads, months_text
+from projections.db import Cursor, insert_rows
+from projections.portfolio_value.actuals import (
     ACTUAL_COLUMNS,
     MEASURED_COLUMNS,
     actual_row,
     measured_row,
     missing_actuals,
 )
-from projections.actuals import DDL as ACTUALS_DDL
-from projections.codec import dumps, loads, months_text
-from projections.db import Cursor, insert_rows
-from projections.value import terms_from, terms_key
+from projections.portfolio_value.actuals import DDL as ACTUALS_DDL
+from projections.portfolio_value.rows import terms_from, terms_key
 from projections.view import Envelope, View, event_topics, track
 
 KINDS = {
@@ -108,7 +108,7 @@ def benefit_facts(b: Benefit) -> dict[str, Any]:
     }
 
 
-class StatesView(View):
+class PortfolioValueView(View):
     """Versions of portfolios, initiatives and benefits by transaction time, plus spend."""
 
     name = "portfolio_value"
@@ -351,8 +351,9 @@ class StatesView(View):
 def stored_forecast(benefit: Benefit, terms: PortfolioTerms) -> dict[str, Any]:
     """A benefit version's forecast valued under the portfolio's terms, kept in its facts.
 
-    A value read uses it while the portfolio's terms stay the same (`projections.value`), so
-    it values each recorded forecast once rather than on every read.
+    A value read uses it while the portfolio's terms stay the same
+    (`projections.portfolio_value.value`), so it values each recorded forecast once rather than
+    on every read.
     """
     money = forecast_money(facts_of(benefit), terms)
     return {

@@ -29,17 +29,12 @@ from domain.valuation import (
 )
 from projections.codec import months_from_text
 from projections.db import Cursor, ViewDatabase
-from projections.series_queries import stored_instant
-from projections.states import StatesView
-from projections.value import (
-    InitiativeRow,
-    Recorded,
-    initiative_facts_from,
-    month_of_instant,
-    read_recorded,
-    terms_from,
-    valued_benefits,
-)
+from projections.portfolio_value.facts import initiative_facts_from
+from projections.portfolio_value.recorded import month_of_instant, read_recorded
+from projections.portfolio_value.rows import InitiativeRow, Recorded, terms_from
+from projections.portfolio_value.value import valued_benefits
+from projections.portfolio_value.writer import PortfolioValueView
+from projections.reads import stored_instant
 from projections.view import instant_text, tracked_position
 
 K = TypeVar("K")
@@ -94,7 +89,7 @@ def snapshot(db: ViewDatabase, portfolio_id: UUID, at: datetime) -> Snapshot | N
         if recorded is None:
             return None
         _all_forecasts(cursor, recorded, portfolio_id, instant_text(at))
-        position = tracked_position(cursor, StatesView.name)
+        position = tracked_position(cursor, PortfolioValueView.name)
     terms = terms_from(recorded.portfolio)
     month = month_of_instant(at)
     benefits, money = valued_benefits(recorded, terms, month)

@@ -23,7 +23,7 @@ from projections.audit import merkle
 from projections.audit.hashing import ChainBuilder, EventRow, uuid_of
 from projections.audit.heads import TreeHead, log_id, utc_now_text
 from projections.audit.state import DEFAULT_STATE, SealerState, read_state, write_state
-from projections.audit_store import (
+from projections.audit_chain.store import (
     CHAIN_COLUMNS,
     DDL,
     VIEW_NAME,

@@ -3,8 +3,8 @@
 The promise is what was recorded at the instant the initiative's first decision to active was
 recorded (transaction time): its cost forecast, and the benefits attributing a share to it with
 their forecasts and shares then. A later re-forecast is a later version, so it cannot change it.
-Actuals (one row per benefit and month, `projections.actuals`) and spend are those recorded by
-the as-of instant.
+Actuals (one row per benefit and month, `projections.portfolio_value.actuals`) and spend are
+those recorded by the as-of instant.
 
 A read takes only what the answer needs, not the whole value view: which initiative and benefit
 versions were recorded by the as-of instant (one query, without their facts), the facts and
@@ -46,18 +46,13 @@ from domain.valuation import (
     is_monetary,
     monetary_series,
 )
-from projections.actuals import actuals_before
-from projections.analytics import Memo, Snapshot
 from projections.codec import loads, months_from_text
 from projections.db import Cursor, ViewDatabase
-from projections.value import (
-    BenefitRow,
-    InitiativeRow,
-    benefit_facts_from,
-    month_of_instant,
-    terms_from,
-    terms_key,
-)
+from projections.portfolio_value.actuals import actuals_before
+from projections.portfolio_value.analytics import Memo, Snapshot
+from projections.portfolio_value.facts import benefit_facts_from
+from projections.portfolio_value.recorded import month_of_instant
+from projections.portfolio_value.rows import BenefitRow, InitiativeRow, terms_from, terms_key
 from projections.view import instant_text
 
 V = TypeVar("V")

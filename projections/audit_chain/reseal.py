@@ -12,8 +12,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from domain.application import ValuetrailApplication
 from projections.audit.heads import Reseal, TreeHead, log_id, utc_now_text
 from projections.audit.state import SealerState, read_state, write_state
-from projections.audit_sealer import SealerView, Tree
-from projections.audit_store import insert_signed, latest_head
+from projections.audit_chain.sealer import SealerView, Tree
+from projections.audit_chain.store import insert_signed, latest_head
 from projections.db import ViewDatabase
 from projections.runner import rebuild_views
 from projections.view import tracked_position

@@ -11,11 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from domain.application import ValuetrailApplication
 from projections.audit import merkle
-from projections.audit.hashing import EventRow
 from projections.audit.heads import Reseal, TreeHead
-from projections.db import Cursor, ViewDatabase, events_table
+from projections.db import Cursor, ViewDatabase
 
 VIEW_NAME = "audit_chain"
 PAGE_SIZE = 5000
@@ -154,24 +152,7 @@ def leaf_at(cursor: Cursor, position: int) -> tuple[int, str] | None:
     return (int(row[0]), str(row[1])) if row else None
 
 
-# -- streaming the log and the sealed rows ---------------------------------------------------
-
-
-def stream_event_rows(
-    app: ValuetrailApplication, db: ViewDatabase, *, up_to: int | None = None
-) -> Iterator[EventRow]:
-    """Every stored event in log order (up to a position) as raw rows, a page at a time."""
-    table, schema = events_table(app)
-    after = 0
-    while True:
-        page = db.event_rows(table, after, PAGE_SIZE, schema=schema)
-        for row in page:
-            if up_to is not None and row[0] > up_to:
-                return
-            yield row
-        if len(page) < PAGE_SIZE:
-            return
-        after = page[-1][0]
+# -- streaming the sealed rows ---------------------------------------------------
 
 
 def stream_chain(db: ViewDatabase, columns: str, *, up_to: int) -> Iterator[tuple[Any, ...]]:

@@ -1,4 +1,4 @@
-"""Reads for auditors: the decision trail view and the sealed chain hash of each event."""
+"""Reads for auditors: the decision trail view."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ from uuid import UUID
 
 from projections.codec import loads
 from projections.db import ViewDatabase
-from projections.lists import instant_key, page_of
-from projections.series_queries import stored_instant
+from projections.reads import instant_key, page_of, stored_instant
 
 _DATES = ("decided_on", "next_review_on")
 
@@ -85,13 +84,3 @@ def decision_by_id(db: ViewDatabase, decision_id: UUID) -> dict[str, Any] | None
         cursor.execute("SELECT record FROM vt_decision WHERE decision_id = ?", (str(decision_id),))
         row = cursor.fetchone()
     return None if row is None else decision_of(row[0])
-
-
-def chain_hashes(db: ViewDatabase, first: int, last: int) -> dict[int, str]:
-    """The sealed chain hash of each event between two positions (unsealed ones are absent)."""
-    with db.read() as cursor:
-        cursor.execute(
-            "SELECT position, chain_hash FROM vt_chain WHERE position >= ? AND position <= ?",
-            (first, last),
-        )
-        return {int(position): str(chain) for position, chain in cursor.fetchall()}

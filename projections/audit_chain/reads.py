@@ -14,16 +14,16 @@ from projections.audit.export import event_line, signed_line
 from projections.audit.hashing import ChainBuilder
 from projections.audit.heads import Reseal, TreeHead
 from projections.audit.state import read_state
-from projections.audit_store import (
+from projections.audit_chain.store import (
     current_heads,
     latest_head,
     leaf_at,
     proof_hashes,
     signed_items,
     stream_chain,
-    stream_event_rows,
 )
 from projections.db import Cursor, ViewDatabase
+from projections.log import stream_event_rows
 
 
 class OutOfRange(ValueError):
@@ -242,3 +242,13 @@ def export_lines(app: ValuetrailApplication, db: ViewDatabase) -> Iterator[str]:
             yield event_line(index, row, hashes)
     for _seq, item in items:
         yield signed_line(item)
+
+
+def chain_hashes(db: ViewDatabase, first: int, last: int) -> dict[int, str]:
+    """The sealed chain hash of each event between two positions (unsealed ones are absent)."""
+    with db.read() as cursor:
+        cursor.execute(
+            "SELECT position, chain_hash FROM vt_chain WHERE position >= ? AND position <= ?",
+            (first, last),
+        )
+        return {int(position): str(chain) for position, chain in cursor.fetchall()}

@@ -13,19 +13,14 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from domain.months import ensure_utc
 from projections.db import ViewDatabase
-from projections.states import StatesView
+from projections.portfolio_value.writer import PortfolioValueView
+from projections.reads import instant_key, page_of
 
 #: The view whose state rows the lists read.
-STATES_VIEW = StatesView.name
+STATES_VIEW = PortfolioValueView.name
 VISIBLE = "recorded_at <= ? AND (superseded_at IS NULL OR superseded_at > ?)"
 CURRENT = "superseded_at IS NULL"
-
-
-def instant_key(instant: datetime) -> str:
-    """An instant as the fixed-width UTC text the views store (the year always has 4 digits)."""
-    return ensure_utc(instant).isoformat(timespec="microseconds")
 
 
 @dataclass(frozen=True)
@@ -34,13 +29,6 @@ class Page:
 
     ids: list[UUID]
     next_after: int | None
-
-
-def page_of(rows: Sequence[Sequence[Any]], limit: int) -> tuple[list[Sequence[Any]], int | None]:
-    """Cut `limit + 1` fetched rows (keyset last) into a page and the key after it, if any."""
-    page = list(rows[:limit])
-    more = len(rows) > limit
-    return page, (int(page[-1][-1]) if more and page else None)
 
 
 def _states(

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 from projections.db import Cursor, ViewDatabase
-from projections.lists import instant_key, page_of
+from projections.reads import instant_key, page_of, stored_instant
 
 
 @dataclass
@@ -43,11 +43,6 @@ class Measurement:
             "original_value": self.original_value,
             "corrections": self.corrections,
         }
-
-
-def stored_instant(text: str) -> datetime:
-    """A view's instant text back as an aware UTC datetime."""
-    return datetime.fromisoformat(text).astimezone(UTC)
 
 
 def measurements(

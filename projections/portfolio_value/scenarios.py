@@ -8,7 +8,7 @@ from uuid import UUID
 
 from projections.codec import loads
 from projections.db import ViewDatabase
-from projections.lists import instant_key, page_of
+from projections.reads import instant_key, page_of
 
 
 def scenario_body(

@@ -1,0 +1,1 @@
+"""The decision trail view: every decision with its rationale and evidence, and its reads."""

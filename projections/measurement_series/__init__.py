@@ -1,0 +1,1 @@
+"""The measurement series view: every measurement and correction, and its reads."""

@@ -1,0 +1,198 @@
+"""The portfolio value view as recorded at an instant: the figures of DESIGN §3 from view rows.
+
+The rows say what was recorded by `as_of` (transaction time); the value rules of
+`domain.valuation` turn them into figures, exactly as they do for decision evidence.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from domain.valuation import (
+    BenefitFacts,
+    BenefitMoney,
+    Measured,
+    PortfolioTerms,
+    ValueFigures,
+    benefit_money,
+    benefit_value,
+    effective_shares,
+    figures_dict,
+    initiative_value,
+    money,
+    portfolio_totals,
+    unattributed_pv_benefits,
+)
+from projections.db import ViewDatabase
+from projections.portfolio_value.facts import (
+    benefit_facts_from,
+    initiative_facts_from,
+    recorded_forecast,
+)
+from projections.portfolio_value.recorded import month_of_instant, read_recorded
+from projections.portfolio_value.rows import Recorded, id_of, terms_from, terms_key
+
+
+@dataclass(frozen=True)
+class InitiativeValue:
+    """One initiative as recorded, and its attributed figures."""
+
+    initiative_id: str
+    name: str
+    kind: str
+    status: str
+    confidence: str
+    figures: ValueFigures
+
+
+@dataclass(frozen=True)
+class GoalValue:
+    """The benefits serving one live strategic goal, summed."""
+
+    goal_id: str
+    title: str
+    weight: str
+    pv_benefits: Decimal
+    realised_to_date: Decimal
+
+
+@dataclass
+class PortfolioValue:
+    """A portfolio's figures as recorded at an instant, unrounded, and its presented view."""
+
+    portfolio_id: UUID
+    as_of: datetime
+    currency: str
+    totals: ValueFigures
+    unattributed_pv_benefits: Decimal
+    initiatives: list[InitiativeValue]
+    goals: list[GoalValue]
+    red_benefits: int
+
+    @functools.cached_property
+    def body(self) -> dict[str, Any]:
+        """The view as the API answers it, figures rounded (`domain.valuation.figures_dict`)."""
+        totals = figures_dict(self.totals, rounded=True)
+        return {
+            "portfolio_id": str(self.portfolio_id),
+            "as_of": self.as_of.isoformat(),
+            "currency": self.currency,
+            "totals": {**totals, "unattributed_pv_benefits": money(self.unattributed_pv_benefits)},
+            "initiatives": [
+                {
+                    "initiative_id": i.initiative_id,
+                    "name": i.name,
+                    "kind": i.kind,
+                    "status": i.status,
+                    "confidence": i.confidence,
+                    **figures_dict(i.figures, rounded=True),
+                }
+                for i in self.initiatives
+            ],
+            "goals": [
+                {
+                    "goal_id": g.goal_id,
+                    "title": g.title,
+                    "weight": g.weight,
+                    "pv_benefits": money(g.pv_benefits),
+                    "realised_to_date": money(g.realised_to_date),
+                }
+                for g in self.goals
+            ],
+        }
+
+
+def valued_benefits(
+    recorded: Recorded, terms: PortfolioTerms, month: str
+) -> tuple[list[BenefitFacts], dict[UUID, BenefitMoney]]:
+    """Each recorded benefit's valuation facts and its money figures as at `month`."""
+    key = terms_key(terms)
+    benefits: list[BenefitFacts] = []
+    money_of: dict[UUID, BenefitMoney] = {}
+    nothing = Measured(Decimal(0), 0, None)
+    for benefit_id, row in recorded.benefits.items():
+        benefit = benefit_facts_from(benefit_id, row, recorded.forecasts.get(benefit_id))
+        benefits.append(benefit)
+        money_of[benefit.benefit_id] = benefit_money(
+            benefit,
+            terms,
+            month,
+            forecast=recorded_forecast(row, key),
+            seen=recorded.measured.get(benefit_id, nothing),
+        )
+    return benefits, money_of
+
+
+def value_of(recorded: Recorded, portfolio_id: UUID, at: datetime) -> PortfolioValue:
+    """Compute the value view of a recorded portfolio, as of `at` (its month bounds 'to date')."""
+    terms = terms_from(recorded.portfolio)
+    month = month_of_instant(at)
+    key = terms_key(terms)
+    benefits, money_of = valued_benefits(recorded, terms, month)
+    by_initiative: dict[UUID, list[BenefitFacts]] = defaultdict(list)
+    for benefit in benefits:
+        for claimant in effective_shares(benefit):
+            by_initiative[claimant].append(benefit)
+    rows = []
+    for initiative_id, recorded_as in recorded.initiatives.items():
+        initiative = initiative_facts_from(
+            initiative_id,
+            recorded_as,
+            recorded.spend.get(initiative_id, Decimal(0)),
+            recorded.forecasts.get(initiative_id),
+        )
+        claimed = by_initiative[initiative.initiative_id]
+        pv_costs = Decimal(recorded_as.pv_costs) if recorded_as.terms == key else None
+        value = initiative_value(initiative, claimed, terms, month, money_of, pv_costs)
+        rows.append(
+            InitiativeValue(
+                initiative_id,
+                recorded_as.name,
+                recorded_as.kind,
+                recorded_as.status,
+                recorded_as.confidence,
+                value,
+            )
+        )
+    totals = portfolio_totals([row.figures for row in rows], terms)
+    unattributed = sum(
+        (unattributed_pv_benefits(b, terms, money_of[b.benefit_id]) for b in benefits), Decimal(0)
+    )
+    benefit_values = {
+        b.benefit_id: benefit_value(b, terms, month, money_of[b.benefit_id]) for b in benefits
+    }
+    by_goal: dict[UUID | None, list[BenefitFacts]] = defaultdict(list)
+    for benefit in benefits:
+        by_goal[benefit.goal_id].append(benefit)
+    goals = []
+    for goal in recorded.portfolio["goals"]:
+        if goal.get("retired"):
+            continue
+        served = by_goal.get(id_of(str(goal["goal_id"])), [])
+        goals.append(
+            GoalValue(
+                str(goal["goal_id"]),
+                goal["title"],
+                str(goal["weight"]),
+                sum((benefit_values[b.benefit_id].pv_benefits for b in served), Decimal(0)),
+                sum((benefit_values[b.benefit_id].realised_to_date for b in served), Decimal(0)),
+            )
+        )
+    red = sum(1 for v in benefit_values.values() if v.rag == "red")
+    return PortfolioValue(portfolio_id, at, terms.currency, totals, unattributed, rows, goals, red)
+
+
+def portfolio_value(
+    db: ViewDatabase, portfolio_id: UUID, as_of: datetime | None = None
+) -> PortfolioValue | None:
+    """The value view of a portfolio as recorded at `as_of` (now when None); None if unknown."""
+    at = (as_of or datetime.now(UTC)).astimezone(UTC)
+    with db.read() as cursor:
+        recorded = read_recorded(db, cursor, portfolio_id, at)
+    return None if recorded is None else value_of(recorded, portfolio_id, at)
