@@ -39,7 +39,8 @@ from service.analytics_bodies import (
 from service.auth import ANALYSE, require
 from service.blueprint import Blueprint
 from service.http import json_response
-from service.reads import after_cursor, fresh, keyset_page, views
+from service.paging import after_cursor, keyset_page
+from service.reads import fresh, views
 from service.schemas.analytics import (
     AccuracyResponse,
     AnalyticsArgs,

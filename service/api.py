@@ -12,22 +12,7 @@ from flask_smorest.spec import prepare_response
 from service.errors import PROBLEM_JSON
 from service.links import LinksPlugin
 from service.schemas.common import MONTH_PATTERN, Decimal, Month
-
-
-class ProblemSchema(ma.Schema):
-    """An RFC 9457 problem; some problems carry more members (allowed_decisions, …)."""
-
-    class Meta:
-        unknown = ma.INCLUDE
-
-    type = ma.fields.String(required=True, metadata={"example": "urn:valuetrail:problem:conflict"})
-    title = ma.fields.String(required=True)
-    status = ma.fields.Integer(required=True)
-    detail = ma.fields.String(required=True)
-    errors = ma.fields.Dict(
-        keys=ma.fields.String(), values=ma.fields.List(ma.fields.String()), required=False
-    )
-    request_id = ma.fields.String()
+from service.schemas.problem import ProblemSchema
 
 
 def month_keys(self: Any, field: ma.fields.Field[Any], **kwargs: Any) -> dict[str, Any]:

@@ -6,14 +6,21 @@ from typing import Any
 from uuid import UUID
 
 import flask
-import marshmallow as ma
 from flask.views import MethodView
 
-from domain.api_key import ROLES, ApiKey
+from domain.api_key import ApiKey
 from service.auth import ADMIN, require
 from service.blueprint import Blueprint
-from service.http import PageArgs, meta, paginate, resource, write
-from service.schemas.common import schema
+from service.http import meta, resource, write
+from service.paging import paginate
+from service.schemas.api_keys import (
+    ApiKeyCreate,
+    ApiKeyIssued,
+    ApiKeyList,
+    ApiKeyResponse,
+    ApiKeyRevoke,
+)
+from service.schemas.common import PageArgs, schema
 from service.state import application
 
 blp = Blueprint(
@@ -23,53 +30,6 @@ blp = Blueprint(
     description="API keys (admin only). A token is returned once, when its key is issued; "
     "the service stores only its SHA-256.",
 )
-
-
-class ApiKeyCreate(ma.Schema):
-    """Body of POST /api-keys."""
-
-    name = ma.fields.String(
-        required=True,
-        validate=ma.validate.Length(min=1, max=200),
-        metadata={"example": "finance-ingest"},
-    )
-    role = ma.fields.String(
-        required=True, validate=ma.validate.OneOf(ROLES), metadata={"example": "ingest"}
-    )
-
-
-class ApiKeyRevoke(ma.Schema):
-    """Optional body of DELETE /api-keys/{id}."""
-
-    reason = ma.fields.String(
-        load_default="revoked", validate=ma.validate.Length(min=1, max=10_000)
-    )
-
-
-class ApiKeyResponse(ma.Schema):
-    """An API key as stored: never its token, never its hash."""
-
-    id = ma.fields.UUID()
-    version = ma.fields.Integer()
-    name = ma.fields.String()
-    role = ma.fields.String()
-    created_at = ma.fields.AwareDateTime()
-    revoked = ma.fields.Boolean()
-    revoked_at = ma.fields.AwareDateTime(allow_none=True)
-    revoked_reason = ma.fields.String(allow_none=True)
-
-
-class ApiKeyIssued(ApiKeyResponse):
-    """A newly issued key with its token: the only time the token is shown."""
-
-    token = ma.fields.String(metadata={"description": "the bearer token; shown only here"})
-
-
-class ApiKeyList(ma.Schema):
-    """A page of API keys."""
-
-    items = ma.fields.List(ma.fields.Nested(ApiKeyResponse))
-    next_cursor = ma.fields.String(allow_none=True)
 
 
 def api_key_view(key: ApiKey) -> dict[str, Any]:

@@ -10,11 +10,9 @@ from typing import Any
 from uuid import UUID
 
 import flask
-import marshmallow as ma
 from flask.views import MethodView
 
 from domain.errors import NotFoundError
-from domain.values import DECISIONS
 from projections.audit_chain.reads import chain_hashes
 from projections.audit_chain.store import VIEW_NAME as AUDIT_CHAIN
 from projections.decision_trail.trail import TrailFilter, decision_by_id, decisions
@@ -22,26 +20,24 @@ from projections.decision_trail.writer import DecisionsView
 from projections.portfolio_value.writer import PortfolioValueView
 from service.audit_context import cited_scenario, decision_context
 from service.auth import AUDIT, require
-from service.benefits import BenefitResponse, benefit_view
+from service.benefits import benefit_view
 from service.blueprint import Blueprint
-from service.http import PageArgs, json_response
-from service.initiatives import (
-    DecisionEvidence,
-    DecisionResponse,
-    InitiativeResponse,
-    initiative_view,
-)
+from service.http import json_response
+from service.initiatives import initiative_view
 from service.jsonio import to_jsonable
-from service.reads import (
-    FreshArgs,
-    after_cursor,
-    fresh,
-    keyset_page,
-    next_url,
-    position_field,
-    views,
+from service.paging import after_cursor, cursor_page, keyset_page
+from service.reads import fresh, views
+from service.schemas.audit import (
+    AuditDecision,
+    AuditDecisionList,
+    AuditEventList,
+    DecisionContextResponse,
+    DecisionFigures,
+    EventArgs,
+    TrailArgs,
 )
-from service.schemas.common import Instant, schema
+from service.schemas.common import FreshArgs, schema
+from service.schemas.initiatives import DecisionEvidence
 from service.state import application
 
 blp = Blueprint(
@@ -58,100 +54,6 @@ PEM = "application/x-pem-file"
 TEXT = {"type": "string"}
 # Stored-event members the feed's envelope already carries (or that only the store needs).
 _ENVELOPE = frozenset({"originator_id", "originator_version", "timestamp", "originator_topic"})
-
-
-# -- schemas ---------------------------------------------------------------------------------
-
-
-class TrailArgs(PageArgs, FreshArgs):
-    """Query of GET /audit/decisions."""
-
-    portfolio_id = ma.fields.UUID()
-    initiative_id = ma.fields.UUID()
-    decision = ma.fields.String(validate=ma.validate.OneOf(DECISIONS))
-    from_ = ma.fields.Date(data_key="from", metadata={"description": "decided on or after"})
-    to = ma.fields.Date(metadata={"description": "decided on or before"})
-    as_of = Instant(metadata={"description": "RFC 3339 instant: answer as recorded then"})
-
-    @ma.validates_schema
-    def _ordered(self, data: dict[str, Any], **_kwargs: Any) -> None:
-        start, end = data.get("from_"), data.get("to")
-        if start is not None and end is not None and end < start:
-            raise ma.ValidationError("must not be before from", "to")
-
-
-class AuditDecision(DecisionResponse):
-    """A decision of the trail: the decision object plus the log position of its event."""
-
-    position = ma.fields.Integer(metadata={"description": "log position of the decision event"})
-
-
-class AuditDecisionList(ma.Schema):
-    """A page of the decision trail, in log order."""
-
-    items = ma.fields.List(ma.fields.Nested(AuditDecision))
-    next_cursor = ma.fields.String(allow_none=True)
-
-
-class DecisionFigures(DecisionEvidence):
-    """Evidence figures recomputed from the state recorded just before the decision."""
-
-    class Meta:
-        exclude = ("log_position",)
-
-
-class DecisionContextResponse(ma.Schema):
-    """GET /audit/decisions/{decision_id}/context."""
-
-    decision = ma.fields.Nested(AuditDecision)
-    as_of = ma.fields.AwareDateTime(metadata={"description": "1 µs before the decision"})
-    initiative = ma.fields.Nested(InitiativeResponse)
-    benefits = ma.fields.List(ma.fields.Nested(BenefitResponse))
-    figures = ma.fields.Nested(DecisionFigures)
-    matches_evidence = ma.fields.Boolean(
-        metadata={"description": "whether the figures equal the decision's stored evidence"}
-    )
-    scenario = ma.fields.Dict(
-        allow_none=True,
-        metadata={"description": "the stored scenario the decision cites, exactly as stored"},
-    )
-
-
-class EventArgs(FreshArgs):
-    """Query of GET /audit/events."""
-
-    after = position_field(
-        load_default=0,
-        metadata={"description": "log position to start after (the previous next_cursor)"},
-    )
-    cursor = ma.fields.String(
-        validate=ma.validate.Regexp(r"^[0-9]{1,18}$"),
-        metadata={"description": "next_cursor of the previous page (same as after)"},
-    )
-    limit = ma.fields.Integer(load_default=100, validate=ma.validate.Range(min=1, max=1000))
-
-
-class AuditEvent(ma.Schema):
-    """One stored event of the global log."""
-
-    position = ma.fields.Integer()
-    originator_id = ma.fields.UUID()
-    version = ma.fields.Integer()
-    type = ma.fields.String(metadata={"example": "DecisionRecorded"})
-    topic = ma.fields.String(metadata={"example": "valuetrail.initiative.DecisionRecorded.v1"})
-    recorded_at = ma.fields.AwareDateTime()
-    actor = ma.fields.String(allow_none=True)
-    data = ma.fields.Dict()
-    chain_hash = ma.fields.String(
-        allow_none=True, metadata={"description": "hex SHA-256 chain hash; null until sealed"}
-    )
-
-
-class AuditEventList(ma.Schema):
-    """A page of the event log."""
-
-    events = ma.fields.List(ma.fields.Nested(AuditEvent))
-    next_cursor = ma.fields.String(allow_none=True)
 
 
 # -- presentation ----------------------------------------------------------------------------
@@ -283,8 +185,4 @@ class Events(MethodView):
         hashes = chain_hashes(views(), page[0].id, page[-1].id) if page else {}
         events = [event_view(n, hashes.get(n.id)) for n in page]
         next_cursor = str(page[-1].id) if len(found) > limit else None
-        headers = {}
-        if next_cursor is not None:
-            link = next_url(after=next_cursor)
-            headers["Link"] = f'<{link}>; rel="next"'
-        return json_response({"events": events, "next_cursor": next_cursor}, headers=headers)
+        return cursor_page(events, next_cursor, key="events", link_param="after")

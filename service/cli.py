@@ -7,244 +7,25 @@ import argparse
 import json
 import os
 import sys
-import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import ExitStack, contextmanager
-from dataclasses import replace
+from collections.abc import Callable, Sequence
 from importlib import metadata
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from eventsourcing.persistence import PersistenceError
-from gunicorn.app.base import BaseApplication
 
 from domain.api_key import ROLES
-from domain.application import ValuetrailApplication
 from domain.errors import DomainError
-from domain.values import Meta
-from projections import process
 from projections.audit_chain.store import VIEW_NAME as AUDIT_CHAIN
-from projections.catalog import VIEW_NAMES, audit_views, build_projectors
-from projections.db import ViewDatabase
-from projections.rebuild import processes_for, rebuild_in_processes
-from projections.runner import Projector
-from service import audit_cli, witness
-from service.app import build_application, create_app
+from projections.catalog import VIEW_NAMES
+from service.app import create_app
+from service.commands.audit import cmd_audit_export, cmd_audit_verify, cmd_audit_witness
+from service.commands.common import CommandError, ensure_first_key, opened, redacted
+from service.commands.keys import cmd_keys_create, cmd_keys_list, cmd_keys_revoke
+from service.commands.serving import cmd_api, cmd_db_init, cmd_project, cmd_serve
+from service.commands.views import cmd_projections_rebuild
 from service.config import Settings
 from service.demo import load_demo
-from service.gunicorn_conf import ProjectorChild, gunicorn_options, projector_hooks
-
-FIRST_RUN_KEY_NAME = "first-run-admin"
-
-
-class CommandError(Exception):
-    """A command failed in a way the user can act on; `code` is the exit status."""
-
-    def __init__(self, message: str, code: int = 1) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
-
-
-class ApiServer(BaseApplication):  # type: ignore[misc]
-    """Gunicorn running the app factory in each worker (no preload: build after the fork)."""
-
-    def __init__(self, options: Mapping[str, Any]) -> None:
-        self.options = dict(options)
-        super().__init__()
-
-    def load_config(self) -> None:
-        """Apply our options to gunicorn's config."""
-        for name, value in self.options.items():
-            self.cfg.set(name, value)
-
-    def load(self) -> Any:
-        """Build the WSGI app in this worker: tables exist, and a projector process (not the
-        request) keeps the views up to date."""
-        return create_app({"create_tables": False, "projector_inline": False})
-
-
-def redacted(url: str) -> str:
-    """The database URL with its password hidden."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    userinfo, _, hostport = parts.netloc.rpartition("@")
-    user = userinfo.partition(":")[0]
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{hostport}"))
-
-
-def _meta() -> Meta:
-    return Meta(actor="system", request_id=f"cli-{uuid4().hex}")
-
-
-@contextmanager
-def _opened(settings: Settings, *, create_tables: bool) -> Iterator[ValuetrailApplication]:
-    """The application for one command, closed (pool and all) before anything forks."""
-    if not create_tables:
-        _require_store(settings.db)
-    app = build_application(replace(settings, create_tables=create_tables))
-    try:
-        yield app
-    finally:
-        app.close()
-
-
-def _require_store(db: str) -> None:
-    """A command that only uses the store must not create one at a mistyped SQLite path."""
-    if db.startswith("sqlite:///"):
-        path = db[len("sqlite:///") :]
-        if path and path != ":memory:" and not os.path.exists(path):
-            raise CommandError(
-                f"no store at {path}: check VALUETRAIL_DB, or create one with `valuetrail db init`"
-            )
-
-
-def _banner(token: str) -> None:
-    rule = "=" * 72
-    print(
-        f"\n{rule}\n"
-        "valuetrail: no API keys existed, so this admin key was created.\n"
-        "Its token is shown ONCE, here; the service stores only its hash.\n\n"
-        f"    {token}\n\n"
-        "Send it as `Authorization: Bearer <token>`. Issue narrower keys with\n"
-        "POST /api/v1/api-keys or `valuetrail keys create`. To choose the admin token\n"
-        "yourself (automation), set VALUETRAIL_ADMIN_KEY instead.\n"
-        f"{rule}\n",
-        file=sys.stderr,
-        flush=True,
-    )
-
-
-def ensure_first_key(app: ValuetrailApplication, settings: Settings) -> str | None:
-    """Apply the first-run rule; return the token of a key generated now, if any."""
-    if settings.admin_key:
-        app.ensure_admin_key(settings.admin_key)
-        return None
-    if app.has_api_keys():
-        print(
-            "valuetrail: API keys exist already. Lost the admin token? Issue another with "
-            "`valuetrail keys create --name NAME --role admin` (or set VALUETRAIL_ADMIN_KEY).",
-            file=sys.stderr,
-            flush=True,
-        )
-        return None
-    _key, token = app.issue_api_key(name=FIRST_RUN_KEY_NAME, role="admin", meta=_meta()).value
-    _banner(token)
-    return token
-
-
-@contextmanager
-def _projectors(settings: Settings, app: ValuetrailApplication) -> Iterator[dict[str, Projector]]:
-    """A projector per view (the audit sealer included), view tables created."""
-    db = ViewDatabase.from_url(settings.db)
-    try:
-        yield build_projectors(
-            app, db, audit_views(settings.audit_signing_key, settings.audit_state)
-        )
-    finally:
-        db.close()
-
-
-def _init_database(settings: Settings) -> list[str]:
-    """Create the event store's and the views' tables, and apply the first-run rule."""
-    with _opened(settings, create_tables=True) as app:
-        ensure_first_key(app, settings)
-        with _projectors(settings, app) as projectors:
-            return list(projectors)
-
-
-def _run_api(settings: Settings, *, with_projector: bool) -> int:
-    print(
-        f"valuetrail: serving http://{settings.host}:{settings.port} with {settings.workers} "
-        f"workers{' and a projector' if with_projector else ''} on {redacted(settings.db)}",
-        file=sys.stderr,
-        flush=True,
-    )
-    options = gunicorn_options(settings)
-    if with_projector:
-        options = projector_hooks(options, ProjectorChild())
-    ApiServer(options).run()
-    return 0
-
-
-def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    """Create tables once, then run the API workers and the projector beside them."""
-    _init_database(settings)
-    return _run_api(settings, with_projector=True)
-
-
-def cmd_api(args: argparse.Namespace, settings: Settings) -> int:
-    """Run the API workers only, on tables that already exist (`project` runs elsewhere)."""
-    with _opened(settings, create_tables=False) as app:
-        ensure_first_key(app, settings)
-    return _run_api(settings, with_projector=False)
-
-
-def cmd_project(args: argparse.Namespace, settings: Settings) -> int:
-    """Run the projector until SIGTERM or SIGINT (a second one stands by)."""
-    return process.main()
-
-
-def cmd_db_init(args: argparse.Namespace, settings: Settings) -> int:
-    """Create the event store's and the views' tables (safe to repeat)."""
-    views = _init_database(settings)
-    print(f"tables ready in {redacted(settings.db)} (views: {', '.join(views)})")
-    return 0
-
-
-def cmd_projections_rebuild(args: argparse.Namespace, settings: Settings) -> int:
-    """Empty one view (or all) and build it again from the whole log, in batches."""
-    with _opened(settings, create_tables=False) as app, _projectors(settings, app) as projectors:
-        names = [args.name] if args.name else list(projectors)
-        if args.name and args.name not in projectors:
-            raise CommandError(
-                f"no view named {args.name!r}; the views are {', '.join(projectors)}", code=2
-            )
-        with ExitStack() as locks:
-            for name in names:
-                # The same lock the projector holds while a view is active (Projector.run).
-                if not locks.enter_context(projectors[name].db.exclusive(f"view-{name}")):
-                    raise CommandError(
-                        f"a running projector is keeping view {name} up to date; stop it "
-                        "(or the service) before rebuilding"
-                    )
-            if AUDIT_CHAIN in names:
-                refusal = audit_cli.check_before_rebuild(
-                    app, projectors[AUDIT_CHAIN].db, settings, args.force
-                )
-                if refusal:
-                    raise CommandError(refusal)
-                if args.force:  # re-sealed here, with a signed statement; the rest as usual
-                    names.remove(AUDIT_CHAIN)
-                    print(audit_cli.reseal_log(app, projectors[AUDIT_CHAIN].db, settings))
-                    if not names:
-                        return 0
-            # One pass over the log per process, each event decoded once for its views.
-            processes = args.processes or processes_for(
-                settings.db, app.head_position(), len(names)
-            )
-            started = time.perf_counter()
-            count = rebuild_in_processes(
-                settings.db,
-                settings.audit_signing_key,
-                names,
-                processes=processes,
-                state_path=settings.audit_state,
-            )
-            elapsed = time.perf_counter() - started
-    rate = count / elapsed if elapsed > 0 else 0.0
-    together = ""
-    if len(names) > 1:
-        passes = "one pass" if processes == 1 else f"{processes} processes"
-        together = f", with {len(names) - 1} other views in {passes}"
-    for name in names:
-        print(
-            f"{name}: rebuilt from {count} events in {elapsed:.2f} s ({rate:,.0f} events/s)"
-            + together
-        )
-    return 0
 
 
 def _positive(text: str) -> int:
@@ -255,72 +36,9 @@ def _positive(text: str) -> int:
     return number
 
 
-def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
-    """Check an export offline against a trusted public key (no database, no server)."""
-    return audit_cli.verify_file(
-        args.file, args.public_key, previous=args.previous, trusted=args.trusted_head
-    )
-
-
-def cmd_audit_witness(args: argparse.Namespace, settings: Settings) -> int:
-    """Check a running log's latest head against the one seen last (the auditor's cron job)."""
-    return witness.run(args.url, args.public_key, args.state, os.environ.get(witness.TOKEN_ENV))
-
-
-def cmd_audit_export(args: argparse.Namespace, settings: Settings) -> int:
-    """Write every sealed event and the newest signed checkpoint as JSON Lines."""
-    if not os.path.exists(settings.audit_signing_key):
-        raise CommandError(
-            f"no audit signing key at {settings.audit_signing_key} (VALUETRAIL_AUDIT_SIGNING_KEY);"
-            " nothing has been sealed with it"
-        )
-    with _opened(settings, create_tables=False) as app:
-        db = ViewDatabase.from_url(settings.db)
-        try:
-            if args.output in (None, "-"):
-                return audit_cli.export_to(app, db, sys.stdout)
-            with open(args.output, "w", encoding="utf-8") as out:
-                code = audit_cli.export_to(app, db, out)
-            print(f"wrote {args.output}", file=sys.stderr)
-            return code
-        finally:
-            db.close()
-
-
-def cmd_keys_create(args: argparse.Namespace, settings: Settings) -> int:
-    """Issue a key and print its token (the only time it is shown) on stdout."""
-    with _opened(settings, create_tables=False) as app:
-        key, token = app.issue_api_key(name=args.name, role=args.role, meta=_meta()).value
-    print(f"issued {key.role} key {key.id} ({key.name}); its token, shown once:", file=sys.stderr)
-    print(token)
-    return 0
-
-
-def cmd_keys_list(args: argparse.Namespace, settings: Settings) -> int:
-    """Print every key as a table."""
-    with _opened(settings, create_tables=False) as app:
-        keys = app.list_api_keys()
-    rows = [("id", "name", "role", "revoked")]
-    rows += [(str(k.id), k.name, k.role, "yes" if k.revoked else "no") for k in keys]
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    for row in rows:
-        print(
-            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        )
-    return 0
-
-
-def cmd_keys_revoke(args: argparse.Namespace, settings: Settings) -> int:
-    """Revoke a key; it stops working at once."""
-    with _opened(settings, create_tables=False) as app:
-        key = app.revoke_api_key(args.id, reason=args.reason, meta=_meta()).value
-    print(f"revoked {key.role} key {key.id} ({key.name})")
-    return 0
-
-
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     """Load the sample portfolio; a second run reports the one already loaded and adds nothing."""
-    with _opened(settings, create_tables=True) as app:
+    with opened(settings, create_tables=True) as app:
         ensure_first_key(app, settings)
         summary = load_demo(app)
     print(summary.describe(f"http://{settings.host}:{settings.port}"))

@@ -1,18 +1,16 @@
-"""Small HTTP helpers the resources share: meta, ETag/If-Match, idempotency, pagination."""
+"""Small HTTP helpers the resources share: meta, ETag/If-Match, JSON answers, idempotency."""
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import hashlib
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import flask
-import marshmallow as ma
 
 from domain.application import AlreadyHandledError, Claim, Idempotency, Replay, Written
 from domain.values import Meta
@@ -156,40 +154,3 @@ def write(
     if finish is not None:
         body = finish(body, written.log_position)
     return json_response(body, code, headers)
-
-
-class PageArgs(ma.Schema):
-    """Cursor pagination arguments."""
-
-    cursor = ma.fields.String(metadata={"description": "opaque cursor from next_cursor"})
-    limit = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=500))
-
-
-def paginate(items: Sequence[Any], args: dict[str, Any], key: str = "items") -> flask.Response:
-    """Slice a list by an opaque offset cursor, with `next_cursor` and a Link header."""
-    start = 0
-    cursor = args.get("cursor")
-    if cursor:
-        try:
-            start = int(base64.urlsafe_b64decode(cursor.encode()).decode())
-            if start < 0:
-                raise ValueError(start)
-        except (ValueError, UnicodeDecodeError):
-            raise ApiProblem(
-                422,
-                "the cursor is not one this API gave out",
-                slug="validation-error",
-                errors={"cursor": ["unknown cursor"]},
-            ) from None
-    limit = int(args.get("limit", 50))
-    page = list(items[start : start + limit])
-    next_cursor = None
-    headers: dict[str, str] = {}
-    if start + limit < len(items):
-        next_cursor = base64.urlsafe_b64encode(str(start + limit).encode()).decode()
-        query = {k: v for k, v in flask.request.args.items() if k != "cursor"}
-        query["cursor"] = next_cursor
-        params: dict[str, Any] = {**(flask.request.view_args or {}), **query}
-        url = flask.url_for(flask.request.endpoint or "", **params)
-        headers["Link"] = f'<{url}>; rel="next"'
-    return json_response({key: page, "next_cursor": next_cursor}, headers=headers)

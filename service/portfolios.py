@@ -6,7 +6,6 @@ from typing import Any
 from uuid import UUID
 
 import flask
-import marshmallow as ma
 from flask.views import MethodView
 
 from domain.portfolio import Portfolio
@@ -14,105 +13,24 @@ from projections.portfolio_value.lists import STATES_VIEW, portfolio_ids
 from service.auth import ANY, MANAGE, require
 from service.blueprint import Blueprint
 from service.errors import ApiProblem
-from service.http import PageArgs, expected_version, json_response, meta, resource, write
-from service.reads import FreshArgs, after_cursor, fresh, keyset_page, views
-from service.schemas.common import (
-    AsOfArgs,
-    Decimal,
-    Instant,
-    Month,
-    month_map,
-    reason,
-    role_map,
-    schema,
+from service.http import expected_version, json_response, meta, resource, write
+from service.paging import after_cursor, keyset_page
+from service.reads import fresh, views
+from service.schemas.common import AsOfArgs, schema
+from service.schemas.portfolios import (
+    CapacityPut,
+    GoalCreate,
+    GoalResponse,
+    GoalRetire,
+    GoalRevise,
+    PortfolioCreate,
+    PortfolioList,
+    PortfolioListArgs,
+    PortfolioResponse,
 )
 from service.state import application
 
 blp = Blueprint("portfolios", __name__, url_prefix="/api/v1", description="Portfolios and goals")
-
-
-class PortfolioCreate(ma.Schema):
-    """Body of POST /portfolios."""
-
-    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
-    currency = ma.fields.String(
-        required=True, validate=ma.validate.Length(equal=3), metadata={"example": "GBP"}
-    )
-    discount_rate = Decimal(required=True, metadata={"example": "0.035"})
-    base_month = Month(required=True)
-    rag_green = Decimal(load_default=None)
-    rag_amber = Decimal(load_default=None)
-
-
-class GoalCreate(ma.Schema):
-    """Body of POST /portfolios/{id}/goals."""
-
-    title = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=500))
-    description = ma.fields.String(load_default="")
-    weight = Decimal(required=True)
-
-
-class GoalRevise(ma.Schema):
-    """Body of PATCH /portfolios/{id}/goals/{goal_id}."""
-
-    title = ma.fields.String(validate=ma.validate.Length(min=1, max=500))
-    description = ma.fields.String()
-    weight = Decimal()
-    reason = reason()
-
-
-class GoalRetire(ma.Schema):
-    """Optional body of DELETE /portfolios/{id}/goals/{goal_id}."""
-
-    reason = ma.fields.String(load_default="retired", validate=ma.validate.Length(min=1))
-
-
-class CapacityPut(ma.Schema):
-    """Body of PUT /portfolios/{id}/capacity."""
-
-    budget = month_map(required=True)
-    people = role_map(load_default=dict)
-    reason = reason()
-
-
-class PortfolioListArgs(PageArgs, FreshArgs):
-    """Query of GET /portfolios."""
-
-    as_of = Instant(metadata={"description": "RFC 3339 instant: answer as recorded then"})
-
-
-class GoalResponse(ma.Schema):
-    """A strategic goal."""
-
-    goal_id = ma.fields.UUID()
-    title = ma.fields.String()
-    description = ma.fields.String()
-    weight = Decimal()
-    retired = ma.fields.Boolean()
-
-
-class PortfolioResponse(ma.Schema):
-    """A portfolio as it stands (or stood)."""
-
-    id = ma.fields.UUID()
-    version = ma.fields.Integer()
-    name = ma.fields.String()
-    currency = ma.fields.String()
-    discount_rate = Decimal()
-    base_month = ma.fields.String()
-    rag_green = Decimal()
-    rag_amber = Decimal()
-    goals = ma.fields.List(ma.fields.Nested(GoalResponse))
-    capacity = ma.fields.Dict()
-    created_on = ma.fields.AwareDateTime()
-    modified_on = ma.fields.AwareDateTime()
-
-
-class PortfolioList(ma.Schema):
-    """A page of portfolios."""
-
-    items = ma.fields.List(ma.fields.Nested(PortfolioResponse))
-    next_cursor = ma.fields.String(allow_none=True)
 
 
 def portfolio_view(p: Portfolio) -> dict[str, Any]:

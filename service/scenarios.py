@@ -28,7 +28,8 @@ from service.analytics import ANALYTICS_VIEWS, from_month, read_snapshot, refere
 from service.auth import ANALYSE, MANAGE, require
 from service.blueprint import Blueprint
 from service.http import json_response, meta, write
-from service.reads import after_cursor, fresh, keyset_page, views
+from service.paging import after_cursor, keyset_page
+from service.reads import fresh, views
 from service.scenario_bodies import downturn_result, optimum_body, scenario_parameters
 from service.schemas.analytics import AnalyticsArgs
 from service.schemas.scenarios import (

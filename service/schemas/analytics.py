@@ -10,9 +10,7 @@ from typing import Any
 
 import marshmallow as ma
 
-from service.http import PageArgs
-from service.reads import FreshArgs
-from service.schemas.common import AsOfArgs, Month
+from service.schemas.common import AsOfArgs, FreshArgs, Month, PageArgs
 
 OBJECTIVES = ("risk_adjusted_npv", "strategic_value")
 

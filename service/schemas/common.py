@@ -1,4 +1,5 @@
-"""Field types every resource uses: decimals as strings, months, instants with offsets."""
+"""Field types and query arguments every resource uses: decimals as strings, months, instants
+with offsets, log positions, cursor pages and read-your-writes."""
 
 from __future__ import annotations
 
@@ -88,6 +89,34 @@ def reason(**kwargs: Any) -> ma.fields.String:
     return ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=10_000), **kwargs)
 
 
+#: The largest log position either store can hold (a signed 64-bit integer): a position,
+#: `after` or cursor beyond it is refused (422) rather than sent to the database.
+MAX_POSITION = 2**63 - 1
+
+
+def position_field(**kwargs: Any) -> ma.fields.Integer:
+    """A log position (0 up to the largest either store holds)."""
+    return ma.fields.Integer(validate=ma.validate.Range(min=0, max=MAX_POSITION - 1), **kwargs)
+
+
+class PageArgs(ma.Schema):
+    """Cursor pagination arguments."""
+
+    cursor = ma.fields.String(metadata={"description": "opaque cursor from next_cursor"})
+    limit = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=500))
+
+
+class FreshArgs(ma.Schema):
+    """`?min_position=` for read-your-writes."""
+
+    min_position = position_field(
+        metadata={
+            "description": "wait (up to ~5 s) until the view includes this log position; "
+            "a position beyond the log's head is refused (422)"
+        },
+    )
+
+
 class AsOfArgs(ma.Schema):
     """`?as_of=` for reads as recorded at a past instant."""
 
@@ -96,5 +125,6 @@ class AsOfArgs(ma.Schema):
 
 @functools.cache
 def schema(cls: type[ma.Schema]) -> ma.Schema:
-    """One shared instance per schema class (building one per request costs ~0.5 ms)."""
+    """One shared instance per schema class (building one copies and binds every field, work a
+    request need not repeat)."""
     return cls()

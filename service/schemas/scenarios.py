@@ -6,9 +6,8 @@ from typing import Any
 
 import marshmallow as ma
 
-from service.reads import FreshArgs
 from service.schemas.analytics import OBJECTIVES, AnalyticsArgs
-from service.schemas.common import Decimal, Month, month_map, reason, role_map
+from service.schemas.common import Decimal, FreshArgs, Month, month_map, reason, role_map
 
 MAX_FRONTIER_POINTS = 50
 

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from service.measurements import MeasurementBatchItem, MeasurementBatchRequest, plain_items
 from service.schemas.common import schema
+from service.schemas.measurements import MeasurementBatchItem, MeasurementBatchRequest, plain_items
 
 BENEFIT = str(uuid4())
 

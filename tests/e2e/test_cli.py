@@ -22,7 +22,8 @@ from projections.audit_chain.store import VIEW_NAME as AUDIT_CHAIN
 from projections.catalog import build_views
 from projections.process import ProjectorConfig
 from service.app import build_application
-from service.cli import FIRST_RUN_KEY_NAME, main, redacted
+from service.cli import main
+from service.commands.common import FIRST_RUN_KEY_NAME, redacted
 from service.config import Settings
 from tests.integration.builders import FINANCE, build, measurement_items
 

@@ -1,0 +1,2 @@
+"""The handlers of the `valuetrail` commands, one module per thing they manage; `service.cli`
+parses the command line and dispatches to them."""
