@@ -32,7 +32,6 @@ from projections.runner import Projector
 from service import audit_cli, witness
 from service.app import build_application, create_app
 from service.config import Settings
-from service.demo import load_demo
 from service.gunicorn_conf import ProjectorChild, gunicorn_options, projector_hooks
 
 FIRST_RUN_KEY_NAME = "first-run-admin"
@@ -320,6 +319,8 @@ def cmd_keys_revoke(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     """Load the sample portfolio; a second run reports the one already loaded and adds nothing."""
+    from demo import load_demo  # the story is data, read only when asked for
+
     with _opened(settings, create_tables=True) as app:
         ensure_first_key(app, settings)
         summary = load_demo(app)

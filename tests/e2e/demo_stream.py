@@ -87,7 +87,7 @@ def written(path: Path) -> tuple[list[str], str]:
     The summary is the text `valuetrail demo` prints, with the same id names as the stream and
     the load's duration blanked.
     """
-    from service.demo import load_demo
+    from demo import load_demo
 
     app = ValuetrailApplication(env=store_env(f"sqlite:///{path}", create_tables=True))
     try:
