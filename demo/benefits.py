@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from demo.playback import Playback, quantize
+from demo.playback import Playback, in_month, quantize
 from demo.story import Benefit, Reforecast
 
 
@@ -74,7 +74,7 @@ def reforecast(run: Playback, spec: Reforecast) -> None:
 
 def reattribute(run: Playback, k: int) -> None:
     """Month k's changes of attribution."""
-    for attribution in (a for a in run.story.attributions if a.month == k):
+    for attribution in in_month(run.story.attributions, k):
         run.app.change_attribution(
             run.benefits[attribution.benefit],
             contributions=[
@@ -88,6 +88,6 @@ def reattribute(run: Playback, k: int) -> None:
 
 def close(run: Playback, k: int) -> None:
     """Month k's closed benefits; they are measured no more."""
-    for closure in (c for c in run.story.closures if c.month == k):
+    for closure in in_month(run.story.closures, k):
         run.app.close_benefit(run.benefits[closure.benefit], reason=closure.reason, meta=run.meta())
         run.closed.add(closure.benefit)

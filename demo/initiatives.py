@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from demo.playback import Playback, quantize
+from demo.playback import Playback, in_month, quantize
 from demo.story import CostRevision, Initiative
 
 
@@ -72,21 +72,21 @@ def revise_cost(run: Playback, revision: CostRevision) -> None:
 def reassess(run: Playback, k: int) -> None:
     """Month k's confidence reassessments, leader changes and contingency plans, in that order."""
     story = run.story
-    for confidence in (c for c in story.confidence if c.month == k):
+    for confidence in in_month(story.confidence, k):
         run.app.assess_confidence(
             run.initiatives[confidence.initiative],
             confidence=confidence.confidence,
             reason=confidence.reason,
             meta=run.meta(),
         )
-    for leader in (change for change in story.leaders if change.month == k):
+    for leader in in_month(story.leaders, k):
         run.app.assign_leader(
             run.initiatives[leader.initiative],
             leader=leader.leader,
             reason=leader.reason,
             meta=run.meta(),
         )
-    for plan in (p for p in story.contingency if p.month == k):
+    for plan in in_month(story.contingency, k):
         run.app.set_contingency_plan(
             run.initiatives[plan.initiative],
             plan=plan.plan,
@@ -97,7 +97,7 @@ def reassess(run: Playback, k: int) -> None:
 
 def record_lessons(run: Playback, k: int) -> None:
     """Month k's lessons learned."""
-    for lesson in (entry for entry in run.story.lessons if entry.month == k):
+    for lesson in in_month(run.story.lessons, k):
         run.app.record_lesson(
             run.initiatives[lesson.initiative],
             text=lesson.text,

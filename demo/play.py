@@ -16,7 +16,7 @@ from uuid import UUID
 from demo import benefits, initiatives, measurements, portfolio
 from demo.decisions import decide
 from demo.parse import load_story
-from demo.playback import Playback
+from demo.playback import Playback, in_month
 from demo.story import Story
 from demo.summary import DemoSummary, find_demo, summarise
 from domain.application import AlreadyHandledError, ValuetrailApplication
@@ -66,16 +66,16 @@ def play_month(run: Playback, k: int) -> None:
         benefits.identify(run, benefit)
     portfolio.revise_capacity(run, k)
     initiatives.reassess(run, k)
-    for revision in (r for r in story.cost_revisions if r.month == k):
+    for revision in in_month(story.cost_revisions, k):
         initiatives.revise_cost(run, revision)
-    for reforecast in (r for r in story.reforecasts if r.month == k):
+    for reforecast in in_month(story.reforecasts, k):
         benefits.reforecast(run, reforecast)
     benefits.reattribute(run, k)
-    for decision in (d for d in story.decisions if d.month == k):
+    for decision in in_month(story.decisions, k):
         decide(run, decision)
     initiatives.record_lessons(run, k)
     benefits.close(run, k)
     measurements.spend(run, k)
     measurements.measure(run, k)
-    for correction in (c for c in story.corrections if c.month == k):
+    for correction in in_month(story.corrections, k):
         measurements.correct(run, correction)

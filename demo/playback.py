@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import calendar
 import random
+from collections.abc import Iterable, Iterator
 from datetime import date
 from decimal import Decimal
 from itertools import count
+from typing import Protocol, TypeVar
 from uuid import UUID
 
 from demo.story import FINANCE_SOURCE, Story
@@ -23,6 +25,21 @@ from domain.values import Meta
 PMO = "demo/portfolio-office"
 FINANCE = "demo/finance-ledger"
 OPS = "demo/ops-dashboard"
+
+
+class Dated(Protocol):
+    """Something that happens in a month of the story."""
+
+    @property
+    def month(self) -> int: ...
+
+
+D = TypeVar("D", bound=Dated)
+
+
+def in_month(events: Iterable[D], k: int) -> Iterator[D]:
+    """The events of month k, in the story's order."""
+    return (event for event in events if event.month == k)
 
 
 def quantize(value: Decimal, places: int) -> Decimal:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from demo.playback import Playback
+from demo.playback import Playback, in_month
 from demo.story import CapacityRevision
 from domain.application import IdempotentRequest
 
@@ -43,9 +43,8 @@ def create_portfolio(run: Playback) -> None:
 
 def revise_capacity(run: Playback, k: int) -> None:
     """The capacity revisions of month k."""
-    for revision in run.story.capacity.revisions:
-        if revision.month == k:
-            set_capacity(run, revision)
+    for revision in in_month(run.story.capacity.revisions, k):
+        set_capacity(run, revision)
 
 
 def set_capacity(run: Playback, revision: CapacityRevision | None) -> None:

@@ -10,6 +10,8 @@ modules; the domain never imports them, and the service and projections name the
 the package's configuration (`persistence.store_env`), never a store's module.
 The analytics (domain/analytics/) use the standard library, the rest of the domain and the HiGHS
 solver (`highspy`) only; no other domain module uses HiGHS.
+The demo (demo/) writes its story through the application's use cases: it uses the standard
+library and the domain only, and nothing but the service's CLI uses it.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DOMAIN_FORBIDDEN = frozenset(
     {
         "apispec",
+        "demo",
         "flask",
         "flask_smorest",
         "gunicorn",
@@ -50,11 +53,12 @@ APPLICATION_EVENTSOURCING = (
 )
 APPLICATION_MODULE = "domain/application/core.py"
 APPLICATION_PACKAGE = "domain/application/"
-PROJECTIONS_FORBIDDEN = frozenset({"service"})
+PROJECTIONS_FORBIDDEN = frozenset({"demo", "service"})
 ADAPTERS = "persistence"
 ADAPTERS_FORBIDDEN = frozenset(
     {
         "apispec",
+        "demo",
         "flask",
         "flask_smorest",
         "gunicorn",
@@ -81,6 +85,8 @@ SQL_TEXT = re.compile(
 ANALYTICS_PACKAGE = "domain/analytics/"
 SOLVER = "highspy"
 ANALYTICS_ALLOWED = frozenset({*sys.stdlib_module_names, "domain", SOLVER})
+DEMO = "demo"
+DEMO_ALLOWED = frozenset({*sys.stdlib_module_names, "domain", DEMO})
 
 
 @dataclass(frozen=True)
@@ -238,6 +244,15 @@ def projections_violations(source: str, relpath: str) -> list[Violation]:
     ]
 
 
+def demo_violations(source: str, relpath: str) -> list[Violation]:
+    """Imports in a demo module beyond the standard library and the domain."""
+    return [
+        Violation(relpath, imp.line, imp.module or imp.top, "demo/ may use only stdlib and domain")
+        for imp in imports_in(source, relpath)
+        if imp.top not in DEMO_ALLOWED
+    ]
+
+
 def _sources(folder: str) -> list[tuple[str, str]]:
     files = sorted((ROOT / folder).rglob("*.py"))
     return [(p.relative_to(ROOT).as_posix(), p.read_text(encoding="utf-8")) for p in files]
@@ -273,6 +288,27 @@ def test_service_and_projections_choose_a_store_only_by_configuration() -> None:
     sources = [*_sources("service"), *_sources("projections")]
     violations = [v for path, src in sources for v in wiring_violations(src, path)]
     assert not violations, "\n".join(map(str, violations))
+
+
+def test_the_demo_uses_only_the_standard_library_and_the_domain() -> None:
+    sources = _sources(DEMO)
+    assert sources, "no demo/*.py found: the check would pass vacuously"
+    violations = [v for path, src in sources for v in demo_violations(src, path)]
+    assert not violations, "\n".join(map(str, violations))
+
+
+def test_checker_flags_the_demo_reaching_past_the_domain() -> None:
+    source = (
+        "import tomllib\n"
+        "from domain.application import ValuetrailApplication\n"
+        "from demo.story import Story\n"
+        "from persistence import store_env\n"
+        "from service.cli import main\n"
+    )
+    violations = demo_violations(source, "demo/play.py")
+    assert [(v.line, v.module) for v in violations] == [(4, "persistence"), (5, "service.cli")]
+    assert projections_violations("from demo import load_demo\n", "projections/x.py")
+    assert domain_violations("from demo import load_demo\n", "domain/x.py")
 
 
 @pytest.mark.parametrize(
