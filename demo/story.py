@@ -212,12 +212,12 @@ class Correction:
 
 @dataclass(frozen=True)
 class Feeds:
-    """How the ledger and the measurement feeds scatter around the plan."""
+    """How the ledger and the measurement feeds scatter around the plan (default: not at all)."""
 
-    spend_scatter: float = 0.06  # standard deviation of spend / planned spend
-    flow_scatter: float = 0.08  # of a flow's figure / its delivered amount
-    level_scatter: float = 0.03  # of a level, as a share of the planned change
-    suspended_spend: Decimal = Decimal("0.2")  # holding costs while suspended / the rate
+    spend_scatter: float = 0.0  # standard deviation of spend / planned spend
+    flow_scatter: float = 0.0  # of a flow's figure / its delivered amount
+    level_scatter: float = 0.0  # of a level, as a share of the planned change
+    suspended_spend: Decimal = Decimal(0)  # holding costs while suspended / the monthly rate
 
 
 @dataclass(frozen=True)
