@@ -79,6 +79,8 @@ def _convert(value: Any, hint: Any, where: str) -> Any:
         return _decimal(value, where)
     if hint is int and (isinstance(value, bool) or not isinstance(value, int)):
         raise StoryError(f"{where}: expected a whole number")
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
     if not isinstance(value, hint):
         raise StoryError(f"{where}: expected {hint.__name__}, got {type(value).__name__}")
     return value

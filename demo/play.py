@@ -34,7 +34,7 @@ def load_demo(
     it had written.
     """
     started = time.perf_counter()
-    story = story or load_story()
+    story = load_story() if story is None else story
     typical = None if story.typical_benefit is None else story.benefit(story.typical_benefit)
     title = None if typical is None else typical.title
     existing = find_demo(app, story.name)

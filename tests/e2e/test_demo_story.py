@@ -33,9 +33,8 @@ horizon_months = 12
 typical_benefit = "WEB-SAVE"
 
 [feeds]
-spend_scatter = 0.0
+spend_scatter = 0
 flow_scatter = 0.0
-level_scatter = 0.0
 
 [capacity]
 budget_by_year = ["5000"]
