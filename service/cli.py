@@ -25,7 +25,6 @@ from service.commands.keys import cmd_keys_create, cmd_keys_list, cmd_keys_revok
 from service.commands.serving import cmd_api, cmd_db_init, cmd_project, cmd_serve
 from service.commands.views import cmd_projections_rebuild
 from service.config import Settings
-from service.demo import load_demo
 
 
 def _positive(text: str) -> int:
@@ -38,6 +37,8 @@ def _positive(text: str) -> int:
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     """Load the sample portfolio; a second run reports the one already loaded and adds nothing."""
+    from demo import load_demo  # the story is data, read only when asked for
+
     with opened(settings, create_tables=True) as app:
         ensure_first_key(app, settings)
         summary = load_demo(app)

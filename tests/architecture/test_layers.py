@@ -14,6 +14,9 @@ solver (`highspy`) only; no other domain module uses HiGHS.
 Inside projections/ the imports run in a straight line: reading the event log (`log`), the view
 database on it (`db`), the View base (`view`), then one package per view, which never imports
 another view's package.
+
+The demo (demo/) writes its story through the application's use cases: it uses the standard
+library and the domain only, and nothing but the service's CLI uses it.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DOMAIN_FORBIDDEN = frozenset(
     {
         "apispec",
+        "demo",
         "flask",
         "flask_smorest",
         "gunicorn",
@@ -54,7 +58,7 @@ APPLICATION_EVENTSOURCING = (
 )
 APPLICATION_MODULE = "domain/application/core.py"
 APPLICATION_PACKAGE = "domain/application/"
-PROJECTIONS_FORBIDDEN = frozenset({"service"})
+PROJECTIONS_FORBIDDEN = frozenset({"demo", "service"})
 #: What the modules under every view may import of projections/: the line log -> db -> view
 #: (codec and reads are leaves; `projections.audit` is the audit log's pure core).
 PROJECTIONS_LINE = {
@@ -70,6 +74,7 @@ ADAPTERS = "persistence"
 ADAPTERS_FORBIDDEN = frozenset(
     {
         "apispec",
+        "demo",
         "flask",
         "flask_smorest",
         "gunicorn",
@@ -96,6 +101,8 @@ SQL_TEXT = re.compile(
 ANALYTICS_PACKAGE = "domain/analytics/"
 SOLVER = "highspy"
 ANALYTICS_ALLOWED = frozenset({*sys.stdlib_module_names, "domain", SOLVER})
+DEMO = "demo"
+DEMO_ALLOWED = frozenset({*sys.stdlib_module_names, "domain", DEMO})
 
 
 @dataclass(frozen=True)
@@ -284,6 +291,15 @@ def projections_line_violations(source: str, relpath: str) -> list[Violation]:
     return found
 
 
+def demo_violations(source: str, relpath: str) -> list[Violation]:
+    """Imports in a demo module beyond the standard library and the domain."""
+    return [
+        Violation(relpath, imp.line, imp.module or imp.top, "demo/ may use only stdlib and domain")
+        for imp in imports_in(source, relpath)
+        if imp.top not in DEMO_ALLOWED
+    ]
+
+
 def _sources(folder: str) -> list[tuple[str, str]]:
     files = sorted((ROOT / folder).rglob("*.py"))
     return [(p.relative_to(ROOT).as_posix(), p.read_text(encoding="utf-8")) for p in files]
@@ -319,6 +335,27 @@ def test_service_and_projections_choose_a_store_only_by_configuration() -> None:
     sources = [*_sources("service"), *_sources("projections")]
     violations = [v for path, src in sources for v in wiring_violations(src, path)]
     assert not violations, "\n".join(map(str, violations))
+
+
+def test_the_demo_uses_only_the_standard_library_and_the_domain() -> None:
+    sources = _sources(DEMO)
+    assert sources, "no demo/*.py found: the check would pass vacuously"
+    violations = [v for path, src in sources for v in demo_violations(src, path)]
+    assert not violations, "\n".join(map(str, violations))
+
+
+def test_checker_flags_the_demo_reaching_past_the_domain() -> None:
+    source = (
+        "import tomllib\n"
+        "from domain.application import ValuetrailApplication\n"
+        "from demo.story import Story\n"
+        "from persistence import store_env\n"
+        "from service.cli import main\n"
+    )
+    violations = demo_violations(source, "demo/play.py")
+    assert [(v.line, v.module) for v in violations] == [(4, "persistence"), (5, "service.cli")]
+    assert projections_violations("from demo import load_demo\n", "projections/x.py")
+    assert domain_violations("from demo import load_demo\n", "domain/x.py")
 
 
 @pytest.mark.parametrize(

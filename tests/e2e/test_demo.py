@@ -13,6 +13,7 @@ from uuid import UUID
 
 import pytest
 
+from demo import DEMO_NAME, TYPICAL_BENEFIT, DemoSummary, find_demo, load_demo
 from domain.application import ValuetrailApplication, decision_record, topic_of
 from domain.benefit import Benefit
 from domain.initiative import Initiative
@@ -22,7 +23,6 @@ from domain.values import BENEFIT_CATEGORIES, DECISIONS, INITIATIVE_KINDS
 from persistence import store_env
 from service.app import create_app
 from service.cli import main
-from service.demo import DEMO_NAME, TYPICAL_BENEFIT, DemoSummary, find_demo, load_demo
 
 MEASURED = "valuetrail.benefit.MeasurementRecorded.v1"
 SPENT = "valuetrail.initiative.SpendRecorded.v1"
