@@ -197,6 +197,10 @@ class _Model:
             status = self.highs.getModelStatus()
             if status == highspy.HighsModelStatus.kTimeLimit:
                 raise SolverTimeLimitError(f"no proven optimum within {self.watch.limit} s")
+            if status == highspy.HighsModelStatus.kModelEmpty:
+                # No option to choose (every candidate finished, say): HiGHS does not call
+                # that optimal, but choosing nothing is the answer when it keeps the rules.
+                return () if feasible(self.problem, ()) else None
             if status != highspy.HighsModelStatus.kOptimal:
                 return None
             values = self.highs.getSolution().col_value

@@ -93,6 +93,15 @@ def test_frontier_runs_from_the_forced_set_to_everything_selectable() -> None:
     assert [p.selected for p in found.frontier] == [1, 1, 2]
 
 
+def test_a_portfolio_with_nothing_left_to_choose_gets_an_empty_optimum() -> None:
+    items = [item(1, 10, 50, status="completed", mandatory=True), item(2, 5, 20, status="stopped")]
+    for request in ({}, {"budget_total": D(0)}, {"start_delays": (0, 2), "frontier_points": 0}):
+        found = run(items, **request)
+        assert found.value == 0
+        assert found.selected == ()
+        assert found.status == "optimal"
+
+
 def test_ties_go_to_the_least_remaining_cost_then_the_lowest_id() -> None:
     # I2 and I3 gain the same value; I1 costs more for it. A budget of 25 takes one.
     items = [item(3, 15, 115), item(2, 15, 115), item(1, 20, 120)]
