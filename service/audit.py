@@ -185,4 +185,5 @@ class Events(MethodView):
         hashes = chain_hashes(views(), page[0].id, page[-1].id) if page else {}
         events = [event_view(n, hashes.get(n.id)) for n in page]
         next_cursor = str(page[-1].id) if len(found) > limit else None
-        return cursor_page(events, next_cursor, key="events", link_param="after")
+        # The link carries the position as `after`; a `cursor` kept beside it would win.
+        return cursor_page(events, next_cursor, key="events", link_param="after", drop=("cursor",))

@@ -17,17 +17,19 @@ from service.schemas.common import MAX_POSITION
 _KEYSET_PREFIX = "k"
 
 
-def next_url(**replace: str) -> str:
-    """This request's URL with some query parameters replaced (the others kept)."""
-    query: dict[str, Any] = {k: v for k, v in flask.request.args.items() if k not in replace}
+def next_url(drop: Sequence[str] = (), **replace: str) -> str:
+    """This request's URL with some query parameters replaced and those in `drop` left out."""
+    query: dict[str, Any] = {
+        k: v for k, v in flask.request.args.items() if k not in replace and k not in drop
+    }
     query.update(replace)
     params: dict[str, Any] = {**(flask.request.view_args or {}), **query}
     return flask.url_for(flask.request.endpoint or "", **params)
 
 
-def next_link(**replace: str) -> str:
+def next_link(drop: Sequence[str] = (), **replace: str) -> str:
     """The Link header pointing at the next page: this URL with `replace` in its query."""
-    return f'<{next_url(**replace)}>; rel="next"'
+    return f'<{next_url(drop, **replace)}>; rel="next"'
 
 
 def cursor_page(
@@ -37,12 +39,14 @@ def cursor_page(
     key: str = "items",
     extra: dict[str, Any] | None = None,
     link_param: str = "cursor",
+    drop: Sequence[str] = (),
 ) -> flask.Response:
     """A page of items with `next_cursor`, and a Link header (the next cursor passed as
-    `link_param`) when more follow; `extra` members go after them."""
+    `link_param`, the parameters in `drop` left out) when more follow; `extra` members go after
+    them."""
     headers: dict[str, str] = {}
     if next_cursor is not None:
-        headers["Link"] = next_link(**{link_param: next_cursor})
+        headers["Link"] = next_link(drop, **{link_param: next_cursor})
     body = {key: list(items), "next_cursor": next_cursor, **(extra or {})}
     return json_response(body, headers=headers)
 

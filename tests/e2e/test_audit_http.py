@@ -239,6 +239,21 @@ def test_the_event_feed_pages_through_the_log_with_chain_hashes(board: Board) ->
     assert datetime.fromisoformat(decided[0]["recorded_at"]).tzinfo is not None
 
 
+def test_following_the_event_feeds_links_from_a_cursor_walks_the_whole_log(board: Board) -> None:
+    response = board.api.call(
+        "GET", "/audit/events", role="auditor", query_string={"cursor": "0", "limit": "4"}
+    )
+    seen = [e["position"] for e in expect(response, 200)["events"]]
+    head = board.api.vt.head_position()  # after the auditor's key was issued
+    while "Link" in response.headers:
+        url = response.headers["Link"].split(">")[0].lstrip("<")
+        assert "cursor=" not in url
+        response = board.api.call("GET", url.removeprefix("/api/v1"), role="auditor")
+        seen += [e["position"] for e in expect(response, 200)["events"]]
+        assert len(seen) <= head, "a link led back to a page already read"
+    assert seen == list(range(1, head + 1))
+
+
 def test_the_event_feed_refuses_a_bad_position_or_limit(board: Board) -> None:
     for query in ({"after": "-1"}, {"limit": "0"}, {"limit": "1001"}, {"cursor": "abc"}):
         response = board.api.call("GET", "/audit/events", role="auditor", query_string=query)
