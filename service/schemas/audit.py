@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import marshmallow as ma
 
 from domain.values import DECISIONS
 from service.schemas.benefits import BenefitResponse
-from service.schemas.common import FreshArgs, Instant, PageArgs, position_field
+from service.schemas.common import DateRangeArgs, FreshArgs, Instant, PageArgs, position_field
 from service.schemas.initiatives import DecisionEvidence, DecisionResponse, InitiativeResponse
 
 
-class TrailArgs(PageArgs, FreshArgs):
+class TrailArgs(PageArgs, FreshArgs, DateRangeArgs):
     """Query of GET /audit/decisions."""
 
     portfolio_id = ma.fields.UUID()
@@ -21,12 +19,6 @@ class TrailArgs(PageArgs, FreshArgs):
     from_ = ma.fields.Date(data_key="from", metadata={"description": "decided on or after"})
     to = ma.fields.Date(metadata={"description": "decided on or before"})
     as_of = Instant(metadata={"description": "RFC 3339 instant: answer as recorded then"})
-
-    @ma.validates_schema
-    def _ordered(self, data: dict[str, Any], **_kwargs: Any) -> None:
-        start, end = data.get("from_"), data.get("to")
-        if start is not None and end is not None and end < start:
-            raise ma.ValidationError("must not be before from", "to")
 
 
 class AuditDecision(DecisionResponse):

@@ -117,6 +117,16 @@ class FreshArgs(ma.Schema):
     )
 
 
+class DateRangeArgs(ma.Schema):
+    """`?from=` and `?to=` (each subclass says what the dates are): `to` is not before `from`."""
+
+    @ma.validates_schema
+    def _ordered(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        start, end = data.get("from_"), data.get("to")
+        if start is not None and end is not None and end < start:
+            raise ma.ValidationError("must not be before from", "to")
+
+
 class AsOfArgs(ma.Schema):
     """`?as_of=` for reads as recorded at a past instant."""
 

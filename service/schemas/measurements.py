@@ -12,7 +12,7 @@ import marshmallow as ma
 from domain.errors import ValidationError as DomainValidationError
 from domain.months import check_day
 from domain.values import DECIMAL_TEXT, check_magnitude
-from service.schemas.common import Day, Decimal, FreshArgs, Instant, PageArgs, reason
+from service.schemas.common import DateRangeArgs, Day, Decimal, FreshArgs, Instant, PageArgs, reason
 
 MAX_BATCH = 1000
 
@@ -120,18 +120,12 @@ def plain_items(value: Any) -> list[dict[str, Any]] | None:
     return loaded
 
 
-class MeasurementListArgs(PageArgs, FreshArgs):
+class MeasurementListArgs(PageArgs, FreshArgs, DateRangeArgs):
     """Query of GET /benefits/{id}/measurements."""
 
     from_ = ma.fields.Date(data_key="from", metadata={"description": "observed on or after"})
     to = ma.fields.Date(metadata={"description": "observed on or before"})
     as_of = Instant(metadata={"description": "RFC 3339 instant: answer as recorded then"})
-
-    @ma.validates_schema
-    def _ordered(self, data: dict[str, Any], **_kwargs: Any) -> None:
-        start, end = data.get("from_"), data.get("to")
-        if start is not None and end is not None and end < start:
-            raise ma.ValidationError("must not be before from", "to")
 
 
 class MeasurementResponse(ma.Schema):
