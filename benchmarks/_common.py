@@ -1,4 +1,5 @@
-"""Helpers shared by the benchmarks: throw-away stores, paired timing, machine facts, docs output.
+"""Helpers shared by the benchmarks: throw-away stores, the raw baseline's aggregate, paired
+timing, machine facts, docs output.
 
 Every benchmark compares valuetrail against a baseline measured in the same run (the raw
 eventsourcing store, or the same operation at a smaller size), alternating blocks of the two so
@@ -7,22 +8,26 @@ that drift (a busy neighbour, a warming cache, a checkpoint) affects both sides 
 
 from __future__ import annotations
 
+import math
 import os
 import platform
 import secrets
 import sqlite3
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from importlib import metadata
 from pathlib import Path
 from uuid import UUID
 
 import psycopg
+from eventsourcing.domain import Aggregate, event
 from psycopg import sql
 
 from domain.application import ValuetrailApplication
@@ -125,6 +130,18 @@ def observed_on(n: int) -> date:
     return FIRST_DAY + timedelta(days=n % 730)
 
 
+class Tick(Aggregate):
+    """The raw baseline's aggregate: each save stores one small event carrying a Decimal."""
+
+    def __init__(self) -> None:
+        self.total = Decimal(0)
+
+    @event("Ticked")
+    def tick(self, amount: Decimal) -> None:
+        """Add an amount."""
+        self.total += amount
+
+
 # -- timing ------------------------------------------------------------------------------------
 
 Block = Callable[[int], None]
@@ -173,6 +190,13 @@ def alternate(first: Block, second: Block, *, rounds: int, size: int) -> Paired:
     return Paired(a, b)
 
 
+def percentile(values: list[float], pct: float) -> float:
+    """The pct-th percentile (nearest rank) of values."""
+    ordered = sorted(values)
+    rank = max(1, math.ceil(pct / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
 # -- reporting ---------------------------------------------------------------------------------
 
 
@@ -215,6 +239,14 @@ def versions() -> str:
 def now_utc() -> str:
     """The current time, to the minute, in UTC."""
     return datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def measured_on(pg_version: str) -> str:
+    """When and where a run was measured: time, CPUs, Python, PostgreSQL and library versions."""
+    return (
+        f"Measured {now_utc()} on {nproc()} CPUs ({cpu_model()}), "
+        f"Python {sys.version.split()[0]}, {pg_version}; {versions()}"
+    )
 
 
 def verdict(ok: bool) -> str:

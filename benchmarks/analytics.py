@@ -50,7 +50,7 @@ from benchmarks._common import (
     replace_section,
     verdict,
 )
-from benchmarks.http_ingest import ADMIN_TOKEN, API, Client, serving
+from benchmarks._http import ADMIN_TOKEN, API, Client, serving
 from domain.analytics.inputs import BenefitInput, CandidateInput, GoalInput, PortfolioInput
 from domain.analytics.optimise import OptimiseRequest, optimise
 from domain.application import ValuetrailApplication

@@ -39,7 +39,8 @@ from benchmarks._common import (
     replace_section,
     verdict,
 )
-from benchmarks.projections import FULL, QUICK, Generator, History
+from benchmarks.projection_parts.generator import Generator
+from benchmarks.projection_parts.history import FULL, QUICK, History
 from domain.analytics.capacity import capacity
 from domain.analytics.priorities import priorities
 from domain.application import ValuetrailApplication

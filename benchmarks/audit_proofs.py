@@ -37,11 +37,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from benchmarks._common import (
     new_benefit,
+    percentile,
     postgres_database,
     sqlite_dir,
     sqlite_url,
 )
-from benchmarks.projections import QUICK, Sizes, measure_lag, percentile
+from benchmarks.projection_parts.history import QUICK, Sizes
+from benchmarks.projection_parts.lag import measure_lag
 from domain.application import ValuetrailApplication
 from persistence import store_env
 from projections.audit import merkle

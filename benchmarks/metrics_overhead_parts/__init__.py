@@ -1,0 +1,1 @@
+"""The metrics overhead benchmark's parts (`benchmarks/metrics_overhead.py` runs them)."""

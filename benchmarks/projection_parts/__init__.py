@@ -1,0 +1,1 @@
+"""The projections benchmark's parts (`benchmarks/projections.py` runs them)."""

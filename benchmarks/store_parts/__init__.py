@@ -1,0 +1,1 @@
+"""The event store benchmark's parts (`benchmarks/store.py` runs them)."""
