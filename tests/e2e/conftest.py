@@ -259,3 +259,15 @@ class World:
         assert response.status_code == 201, response.get_json()
         body: dict[str, Any] = response.get_json()
         return body
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> flask.Flask:
+    """An app over a fresh SQLite store with the bootstrap admin key `admin-token`."""
+    return build_app(tmp_path)
+
+
+@pytest.fixture
+def client(app: flask.Flask) -> FlaskClient:
+    """A test client of the app."""
+    return app.test_client()
