@@ -271,3 +271,14 @@ def app(tmp_path: Path) -> flask.Flask:
 def client(app: flask.Flask) -> FlaskClient:
     """A test client of the app."""
     return app.test_client()
+
+
+@pytest.fixture
+def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The command line's store: a SQLite URL under `tmp_path/var`, set in the environment."""
+    url = "sqlite:///" + str(tmp_path / "var" / "valuetrail.db")
+    monkeypatch.setenv("VALUETRAIL_DB", url)
+    monkeypatch.setenv("VALUETRAIL_AUDIT_SIGNING_KEY", str(tmp_path / "var" / "audit.pem"))
+    monkeypatch.setenv("VALUETRAIL_PROJECTOR_METRICS_PORT", "0")
+    monkeypatch.delenv("VALUETRAIL_ADMIN_KEY", raising=False)
+    return url

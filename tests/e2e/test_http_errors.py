@@ -10,15 +10,7 @@ import pytest
 from werkzeug.test import TestResponse
 
 from tests.e2e.bad_requests import BAD_REQUESTS, JSON, MIB, PORTFOLIO, literal, send
-from tests.e2e.conftest import (
-    PROBLEM_JSON,
-    Api,
-    SmallWorld,
-    build_app,
-    decision,
-    expect,
-    proposal,
-)
+from tests.e2e.conftest import PROBLEM_JSON, Api, SmallWorld, build_app, decision, expect, proposal
 
 
 @pytest.fixture(scope="module")

@@ -17,15 +17,7 @@ import flask
 import pytest
 from werkzeug.test import TestResponse
 
-from tests.e2e.conftest import (
-    API,
-    PROBLEM_JSON,
-    ROLES,
-    Api,
-    SmallWorld,
-    bearer,
-    build_app,
-)
+from tests.e2e.conftest import API, PROBLEM_JSON, ROLES, Api, SmallWorld, bearer, build_app
 from tests.e2e.role_policy import ANYONE, POLICY, PORTFOLIO, Call
 
 IGNORED_METHODS = frozenset({"HEAD", "OPTIONS"})
