@@ -9,6 +9,7 @@ from flask.testing import FlaskClient
 
 from domain.application import ValuetrailApplication
 from domain.values import Meta
+from tests.e2e import conftest
 
 ADMIN = {"Authorization": "Bearer admin-token"}
 
@@ -32,31 +33,13 @@ def new_portfolio(client: FlaskClient) -> str:
 
 
 def proposal(portfolio_id: str, **extra: Any) -> dict[str, Any]:
-    return {
-        "portfolio_id": portfolio_id,
-        "kind": "project",
-        "name": "Self-service portal",
-        "sponsor": "COO",
-        "start_month": "2025-01",
-        "end_month": "2025-12",
-        "confidence": "0.8",
-        **extra,
-    }
+    """A valid body of POST /initiatives, for a project that ends in 2025-12."""
+    return conftest.proposal(portfolio_id, **{"end_month": "2025-12", **extra})
 
 
 def new_initiative(client: FlaskClient, **extra: Any) -> dict[str, Any]:
     body = proposal(new_portfolio(client), **extra)
     return dict(ok(client.post("/api/v1/initiatives", json=body, headers=ADMIN), 201))
-
-
-def decision(kind: str = "invest", **extra: Any) -> dict[str, Any]:
-    return {
-        "decision": kind,
-        "rationale": "Strong business case",
-        "decided_by": "Investment board",
-        "decided_on": "2025-02-10",
-        **extra,
-    }
 
 
 def url(initiative: dict[str, Any], tail: str = "") -> str:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import flask
 from flask.testing import FlaskClient
 
-from tests.e2e.initiative_requests import ADMIN, decision, key_for, new_initiative, ok, url
+from tests.e2e.conftest import decision
+from tests.e2e.initiative_requests import ADMIN, key_for, new_initiative, ok, url
 
 DECISION_KEYS = {
     "decision_id",

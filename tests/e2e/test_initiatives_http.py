@@ -8,9 +8,9 @@ import flask
 import pytest
 from flask.testing import FlaskClient
 
+from tests.e2e.conftest import decision
 from tests.e2e.initiative_requests import (
     ADMIN,
-    decision,
     key_for,
     new_initiative,
     new_portfolio,
