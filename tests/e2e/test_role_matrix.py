@@ -23,7 +23,6 @@ from tests.e2e.role_policy import ANYONE, POLICY, PORTFOLIO, Call
 IGNORED_METHODS = frozenset({"HEAD", "OPTIONS"})
 _PARAMETER = re.compile(r"<(?:[a-z]+:)?([a-z_]+)>")
 
-
 # Ways to be refused before anything else is looked at: each must answer 401.
 UNAUTHENTICATED = ("no token", "garbled token", "empty bearer", "basic scheme", "revoked admin")
 CALLERS = (*ROLES, *UNAUTHENTICATED)
