@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from tests.architecture.test_layers import _sources, imports_in
+from tests.architecture.layering import _sources, imports_in
 
 ALLOWED_TOP = frozenset({"__future__", "cryptography", "projections"})
 #: Standard library modules that would tie the core to a database or the network.

@@ -259,3 +259,26 @@ class World:
         assert response.status_code == 201, response.get_json()
         body: dict[str, Any] = response.get_json()
         return body
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> flask.Flask:
+    """An app over a fresh SQLite store with the bootstrap admin key `admin-token`."""
+    return build_app(tmp_path)
+
+
+@pytest.fixture
+def client(app: flask.Flask) -> FlaskClient:
+    """A test client of the app."""
+    return app.test_client()
+
+
+@pytest.fixture
+def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The command line's store: a SQLite URL under `tmp_path/var`, set in the environment."""
+    url = "sqlite:///" + str(tmp_path / "var" / "valuetrail.db")
+    monkeypatch.setenv("VALUETRAIL_DB", url)
+    monkeypatch.setenv("VALUETRAIL_AUDIT_SIGNING_KEY", str(tmp_path / "var" / "audit.pem"))
+    monkeypatch.setenv("VALUETRAIL_PROJECTOR_METRICS_PORT", "0")
+    monkeypatch.delenv("VALUETRAIL_ADMIN_KEY", raising=False)
+    return url

@@ -1,40 +1,24 @@
-"""Initiatives over HTTP: proposals, forecasts, spend, decisions and history."""
+"""Initiatives over HTTP: proposals, revisions, forecasts, spend, and what is refused."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import flask
 import pytest
 from flask.testing import FlaskClient
 
-from domain.application import ValuetrailApplication
-from domain.values import Meta
-from service.app import create_app
+from tests.e2e.conftest import decision
+from tests.e2e.initiative_requests import (
+    ADMIN,
+    key_for,
+    new_initiative,
+    new_portfolio,
+    ok,
+    proposal,
+    url,
+)
 
-ADMIN = {"Authorization": "Bearer admin-token"}
-DECISION_KEYS = {
-    "decision_id",
-    "initiative_id",
-    "decision",
-    "from_status",
-    "to_status",
-    "rationale",
-    "reason_code",
-    "decided_by",
-    "decided_on",
-    "recorded_at",
-    "actor",
-    "log_position",
-    "evidence",
-    "conditions",
-    "delay_until",
-    "next_review_on",
-    "evidence_refs",
-    "scenario_id",
-    "request_id",
-}
 INITIATIVE_KEYS = {
     "id",
     "version",
@@ -61,74 +45,6 @@ INITIATIVE_KEYS = {
     "created_on",
     "modified_on",
 }
-
-
-@pytest.fixture
-def app(tmp_path: Path) -> flask.Flask:
-    """An app over a fresh SQLite store with the bootstrap admin key."""
-    return create_app(
-        {
-            "db": "sqlite:///" + str(tmp_path / "t.db"),
-            "admin_key": "admin-token",
-            "create_tables": True,
-        }
-    )
-
-
-@pytest.fixture
-def client(app: flask.Flask) -> FlaskClient:
-    """A test client of the app."""
-    return app.test_client()
-
-
-def key_for(app: flask.Flask, role: str) -> dict[str, str]:
-    """Authorization headers of a new key with this role."""
-    vt: ValuetrailApplication = app.extensions["valuetrail"]
-    _, token = vt.issue_api_key(name=f"{role}-key", role=role, meta=Meta()).value
-    return {"Authorization": f"Bearer {token}"}
-
-
-def ok(response: Any, status: int) -> Any:
-    """The JSON body of a response that must have this status."""
-    assert response.status_code == status, response.get_data(as_text=True)
-    return response.get_json()
-
-
-def new_portfolio(client: FlaskClient) -> str:
-    body = {"name": "Digital", "currency": "GBP", "discount_rate": "0.035", "base_month": "2025-01"}
-    return str(ok(client.post("/api/v1/portfolios", json=body, headers=ADMIN), 201)["id"])
-
-
-def proposal(portfolio_id: str, **extra: Any) -> dict[str, Any]:
-    return {
-        "portfolio_id": portfolio_id,
-        "kind": "project",
-        "name": "Self-service portal",
-        "sponsor": "COO",
-        "start_month": "2025-01",
-        "end_month": "2025-12",
-        "confidence": "0.8",
-        **extra,
-    }
-
-
-def new_initiative(client: FlaskClient, **extra: Any) -> dict[str, Any]:
-    body = proposal(new_portfolio(client), **extra)
-    return dict(ok(client.post("/api/v1/initiatives", json=body, headers=ADMIN), 201))
-
-
-def decision(kind: str = "invest", **extra: Any) -> dict[str, Any]:
-    return {
-        "decision": kind,
-        "rationale": "Strong business case",
-        "decided_by": "Investment board",
-        "decided_on": "2025-02-10",
-        **extra,
-    }
-
-
-def url(initiative: dict[str, Any], tail: str = "") -> str:
-    return f"/api/v1/initiatives/{initiative['id']}{tail}"
 
 
 def test_propose_answers_201_with_location_and_the_initiative(client: FlaskClient) -> None:
@@ -288,137 +204,6 @@ def test_spend_is_recorded_once_per_external_id(app: flask.Flask, client: FlaskC
     now = ok(client.get(url(initiative), headers=ADMIN), 200)
     assert now["spend_to_date"] == "1500.00"
     assert now["spend_by_month"] == {"2025-03": "1500.00"}
-
-
-def test_ingest_keys_may_not_decide(app: flask.Flask, client: FlaskClient) -> None:
-    initiative = new_initiative(client)
-    ingest = key_for(app, "ingest")
-    refused = client.post(url(initiative, "/decisions"), json=decision(), headers=ingest)
-    assert refused.status_code == 403
-    assert ok(client.get(url(initiative), headers=key_for(app, "auditor")), 200)["status"] == (
-        "proposed"
-    )
-
-
-def test_decision_answers_201_with_the_contract_shape(client: FlaskClient) -> None:
-    initiative = new_initiative(client)
-    client.put(
-        url(initiative, "/cost-forecast"),
-        json={"periods": {"2025-03": "1000"}, "reason": "plan"},
-        headers=ADMIN,
-    )
-    response = client.post(
-        url(initiative, "/decisions"),
-        json=decision(
-            reason_code="BC-OK", evidence_refs=["https://wiki/bc"], next_review_on="2025-06-01"
-        ),
-        headers=ADMIN,
-    )
-    body = ok(response, 201)
-    assert set(body) == DECISION_KEYS
-    assert response.headers["Location"] == url(initiative, "/decisions")
-    assert (body["from_status"], body["to_status"]) == ("proposed", "active")
-    assert body["decided_on"] == "2025-02-10"
-    assert body["next_review_on"] == "2025-06-01"
-    assert body["evidence_refs"] == ["https://wiki/bc"]
-    assert body["actor"] == "bootstrap-admin"
-    assert body["initiative_id"] == initiative["id"]
-    evidence = body["evidence"]
-    for key in (
-        "pv_benefits",
-        "pv_costs",
-        "npv",
-        "bcr",
-        "realised_to_date",
-        "forecast_to_date",
-        "spend_to_date",
-        "confidence",
-        "cost_forecast_revision",
-        "benefit_forecast_revisions",
-    ):
-        assert key in evidence
-    assert evidence["confidence"] == "0.8"
-    assert evidence["cost_forecast_revision"] == 1
-    assert evidence["benefit_forecast_revisions"] == {}
-    for money in ("pv_benefits", "pv_costs", "npv", "spend_to_date"):
-        assert evidence[money].count(".") == 1 and len(evidence[money].split(".")[1]) == 2
-    listed = ok(client.get(url(initiative, "/decisions"), headers=ADMIN), 200)
-    assert listed == {"items": [body], "next_cursor": None}
-
-
-def test_illegal_decision_is_a_409_naming_the_allowed_ones(client: FlaskClient) -> None:
-    initiative = new_initiative(client)
-    response = client.post(url(initiative, "/decisions"), json=decision("complete"), headers=ADMIN)
-    assert response.status_code == 409
-    assert response.mimetype == "application/problem+json"
-    problem = response.get_json()
-    for allowed in ("invest", "delay", "stop"):
-        assert allowed in problem["detail"]
-    assert problem["allowed_decisions"] == ["invest", "delay", "stop"]
-
-
-def test_delay_needs_delay_until(client: FlaskClient) -> None:
-    initiative = new_initiative(client)
-    missing = client.post(url(initiative, "/decisions"), json=decision("delay"), headers=ADMIN)
-    assert "delay_until" in ok(missing, 422)["errors"]
-    delayed = client.post(
-        url(initiative, "/decisions"), json=decision("delay", delay_until="2025-09"), headers=ADMIN
-    )
-    assert ok(delayed, 201)["delay_until"] == "2025-09"
-
-
-def test_idempotency_key_replays_a_decision(client: FlaskClient) -> None:
-    initiative = new_initiative(client)
-    headers = {**ADMIN, "Idempotency-Key": "board-2025-02"}
-    first = client.post(url(initiative, "/decisions"), json=decision(), headers=headers)
-    again = client.post(url(initiative, "/decisions"), json=decision(), headers=headers)
-    assert ok(again, 201) == ok(first, 201)
-    assert again.headers["Idempotent-Replayed"] == "true"
-    assert again.headers["Location"] == first.headers["Location"]
-    assert len(ok(client.get(url(initiative, "/decisions"), headers=ADMIN), 200)["items"]) == 1
-
-
-def test_as_of_before_a_decision_shows_the_earlier_status(client: FlaskClient) -> None:
-    initiative = new_initiative(client)
-    before = initiative["modified_on"]
-    ok(client.post(url(initiative, "/decisions"), json=decision(), headers=ADMIN), 201)
-    then = client.get(url(initiative), query_string={"as_of": before}, headers=ADMIN)
-    assert ok(then, 200)["status"] == "proposed"
-    assert ok(client.get(url(initiative), headers=ADMIN), 200)["status"] == "active"
-    decisions = client.get(
-        url(initiative, "/decisions"), query_string={"as_of": before}, headers=ADMIN
-    )
-    assert ok(decisions, 200)["items"] == []
-
-
-def test_history_lists_events_oldest_first(client: FlaskClient) -> None:
-    initiative = new_initiative(client)
-    client.put(
-        url(initiative, "/cost-forecast"),
-        json={"periods": {"2025-03": "1000.50"}, "reason": "plan"},
-        headers=ADMIN,
-    )
-    ok(client.post(url(initiative, "/decisions"), json=decision(), headers=ADMIN), 201)
-    history = ok(client.get(url(initiative, "/history"), headers=ADMIN), 200)
-    events = history["events"]
-    assert [e["type"] for e in events] == ["Proposed", "CostForecastRevised", "DecisionRecorded"]
-    assert [e["version"] for e in events] == [0, 1, 2]
-    assert set(events[0]) == {"version", "type", "recorded_at", "actor", "request_id", "data"}
-    assert events[0]["actor"] == "bootstrap-admin"
-    assert events[0]["data"]["confidence"] == "0.8"
-    assert "originator_id" not in events[0]["data"]
-    assert events[1]["data"] == {
-        "revision": 1,
-        "periods": {"2025-03": "1000.50"},
-        "reason": "plan",
-    }
-    assert events[2]["data"]["decided_on"] == "2025-02-10"
-    early = client.get(
-        url(initiative, "/history"),
-        query_string={"as_of": initiative["modified_on"]},
-        headers=ADMIN,
-    )
-    assert [e["type"] for e in ok(early, 200)["events"]] == ["Proposed"]
 
 
 def test_unknown_initiative_is_404(client: FlaskClient) -> None:

@@ -23,7 +23,8 @@ from projections.rebuild import processes_for, rebuild_in_processes, shared
 from projections.runner import Projector, observe_batches, rebuild_views
 from projections.view import Envelope, View
 from tests.integration.builders import BOARD, build, opened
-from tests.integration.test_projector import History, dump, fresh_projectors, topic_counts
+from tests.integration.use_case_history import History
+from tests.integration.view_tables import dump, fresh_projectors, topic_counts
 
 
 def propose(app: ValuetrailApplication, portfolio_id: UUID, name: str) -> None:

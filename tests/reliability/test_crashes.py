@@ -17,7 +17,8 @@ import requests
 
 from projections.db import ViewDatabase
 from tests.integration.builders import opened
-from tests.integration.test_projector import History, assert_rebuild_equals, positions
+from tests.integration.use_case_history import History
+from tests.integration.view_tables import assert_rebuild_equals, positions
 from tests.ops.conftest import API, free_port
 from tests.reliability.conftest import (
     Feed,
