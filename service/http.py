@@ -16,6 +16,7 @@ from domain.application import AlreadyHandledError, Claim, Idempotency, Replay, 
 from domain.values import Meta
 from service.auth import current_key
 from service.errors import ApiProblem
+from service.jsonio import json_response as json_response
 from service.jsonio import loads, to_jsonable
 from service.state import application
 
@@ -38,18 +39,6 @@ def expected_version() -> int | None:
             412, 'If-Match must be an ETag this API gave out, like "v3"', slug="version-mismatch"
         )
     return int(match.group(1))
-
-
-def json_response(
-    body: Any, status: int = 200, headers: dict[str, str] | None = None
-) -> flask.Response:
-    """A JSON response from already-dumped data."""
-    response = flask.current_app.response_class(
-        json.dumps(body, default=to_jsonable), status=status, mimetype="application/json"
-    )
-    for key, value in (headers or {}).items():
-        response.headers[key] = value
-    return response
 
 
 def resource(body: dict[str, Any], version: int) -> flask.Response:
