@@ -38,7 +38,7 @@ from service.analytics_bodies import (
 )
 from service.auth import ANALYSE, require
 from service.blueprint import Blueprint
-from service.http import json_response
+from service.jsonio import json_response
 from service.paging import after_cursor, keyset_page
 from service.reads import fresh, views
 from service.schemas.analytics import (
@@ -198,4 +198,5 @@ class Lessons(MethodView):
             limit=args["limit"],
         )
         items, extra = lessons_body(found)
-        return keyset_page(items, found.next_after, extra=extra)
+        body, headers = keyset_page(items, found.next_after, extra=extra)
+        return json_response(body, headers=headers)

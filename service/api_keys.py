@@ -20,7 +20,7 @@ from service.schemas.api_keys import (
     ApiKeyResponse,
     ApiKeyRevoke,
 )
-from service.schemas.common import PageArgs, schema
+from service.schemas.common import PageArgs
 from service.state import application
 
 blp = Blueprint(
@@ -32,28 +32,24 @@ blp = Blueprint(
 )
 
 
-def api_key_view(key: ApiKey) -> dict[str, Any]:
-    """Dump a key without any secret."""
-    return dict(
-        schema(ApiKeyResponse).dump(
-            {
-                "id": key.id,
-                "version": key.version,
-                "name": key.name,
-                "role": key.role,
-                "created_at": key.created_on,
-                "revoked": key.revoked,
-                # Revocation is final, so the key's last change is its revocation.
-                "revoked_at": key.modified_on if key.revoked else None,
-                "revoked_reason": key.revoked_reason,
-            }
-        )
-    )
+def api_key_data(key: ApiKey) -> dict[str, Any]:
+    """A key as `ApiKeyResponse` dumps it, without any secret."""
+    return {
+        "id": key.id,
+        "version": key.version,
+        "name": key.name,
+        "role": key.role,
+        "created_at": key.created_on,
+        "revoked": key.revoked,
+        # Revocation is final, so the key's last change is its revocation.
+        "revoked_at": key.modified_on if key.revoked else None,
+        "revoked_reason": key.revoked_reason,
+    }
 
 
-def _issued_view(issued: tuple[ApiKey, str]) -> dict[str, Any]:
+def _issued_data(issued: tuple[ApiKey, str]) -> dict[str, Any]:
     key, token = issued
-    return {**api_key_view(key), "token": token}
+    return {**api_key_data(key), "token": token}
 
 
 def _url(key_id: UUID) -> str:
@@ -75,7 +71,7 @@ class ApiKeys(MethodView):
         """
         return write(
             lambda _once: application().issue_api_key(**data, meta=meta()),
-            _issued_view,
+            _issued_data,
             status=201,
             location=lambda issued: _url(issued[0].id),
         )
@@ -85,7 +81,7 @@ class ApiKeys(MethodView):
     @require(ADMIN)
     def get(self, args: dict[str, Any]) -> Any:
         """List every key ever issued, revoked ones included, oldest first."""
-        return paginate([api_key_view(k) for k in application().list_api_keys()], args)
+        return paginate([api_key_data(k) for k in application().list_api_keys()], args)
 
 
 @blp.route("/api-keys/<uuid:key_id>")
@@ -97,7 +93,7 @@ class ApiKeyItem(MethodView):
     def get(self, key_id: UUID) -> Any:
         """Read a key (without its token)."""
         key = application().get_api_key(key_id)
-        return resource(api_key_view(key), key.version)
+        return resource(api_key_data(key), key.version)
 
     @blp.arguments(ApiKeyRevoke(), required=False)
     @blp.response(200, ApiKeyResponse)
@@ -107,5 +103,5 @@ class ApiKeyItem(MethodView):
         reason = (data or {}).get("reason", "revoked")
         return write(
             lambda _once: application().revoke_api_key(key_id, reason=reason, meta=meta()),
-            api_key_view,
+            api_key_data,
         )

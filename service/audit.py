@@ -20,10 +20,9 @@ from projections.decision_trail.writer import DecisionsView
 from projections.portfolio_value.writer import PortfolioValueView
 from service.audit_context import cited_scenario, decision_context
 from service.auth import AUDIT, require
-from service.benefits import benefit_view
+from service.benefits import benefit_data
 from service.blueprint import Blueprint
-from service.http import json_response
-from service.initiatives import initiative_view
+from service.initiatives import initiative_data
 from service.jsonio import to_jsonable
 from service.paging import after_cursor, cursor_page, keyset_page
 from service.reads import fresh, views
@@ -59,11 +58,6 @@ _ENVELOPE = frozenset({"originator_id", "originator_version", "timestamp", "orig
 # -- presentation ----------------------------------------------------------------------------
 
 
-def trail_view(record: dict[str, Any]) -> dict[str, Any]:
-    """Dump a decision of the trail."""
-    return dict(schema(AuditDecision).dump(record))
-
-
 def csv_rows(items: list[dict[str, Any]]) -> Iterator[str]:
     """The trail as CSV: one row per decision, evidence members as `evidence_<name>` columns."""
     columns = [name for name in AuditDecision().fields if name != "evidence"]
@@ -86,7 +80,7 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def event_view(notification: Any, chain: str | None) -> dict[str, Any]:
+def event_data(notification: Any, chain: str | None) -> dict[str, Any]:
     """One stored event as the feed shows it."""
     event: Any = application().mapper.to_domain_event(notification)
     data = {k: v for k, v in vars(event).items() if k not in _ENVELOPE}
@@ -130,12 +124,13 @@ class Trail(MethodView):
         accepted = flask.request.accept_mimetypes.best_match(["application/json", CSV])
         if accepted == CSV:
             found, _ = decisions(views(), which, limit=None)
-            rows = csv_rows([trail_view(d) for d in found])
+            trail = schema(AuditDecision)
+            rows = csv_rows([trail.dump(d) for d in found])
             response = flask.Response(rows, mimetype=CSV)
             response.headers["Content-Disposition"] = 'attachment; filename="decisions.csv"'
             return response
         found, next_after = decisions(views(), which, after=after_cursor(args), limit=args["limit"])
-        return keyset_page([trail_view(d) for d in found], next_after)
+        return keyset_page(found, next_after)
 
 
 @blp.route("/audit/decisions/<uuid:decision_id>/context")
@@ -155,17 +150,15 @@ class Context(MethodView):
         context = decision_context(application(), record)
         figures = dict(schema(DecisionFigures).dump(context.figures))
         stored = dict(schema(DecisionFigures).dump(record["evidence"]))
-        return json_response(
-            {
-                "decision": trail_view(record),
-                "as_of": context.as_of.isoformat(),
-                "initiative": initiative_view(context.initiative),
-                "benefits": [benefit_view(b) for b in context.benefits],
-                "figures": figures,
-                "matches_evidence": figures == stored,
-                "scenario": cited_scenario(views(), record),
-            }
-        )
+        return {
+            "decision": record,
+            "as_of": context.as_of,
+            "initiative": initiative_data(context.initiative),
+            "benefits": [benefit_data(b) for b in context.benefits],
+            "figures": context.figures,
+            "matches_evidence": figures == stored,
+            "scenario": cited_scenario(views(), record),
+        }
 
 
 @blp.route("/audit/events")
@@ -183,7 +176,7 @@ class Events(MethodView):
         found = application().recorder.select_notifications(start=after + 1, limit=limit + 1)
         page = found[:limit]
         hashes = chain_hashes(views(), page[0].id, page[-1].id) if page else {}
-        events = [event_view(n, hashes.get(n.id)) for n in page]
+        events = [event_data(n, hashes.get(n.id)) for n in page]
         next_cursor = str(page[-1].id) if len(found) > limit else None
         # The link carries the position as `after`; a `cursor` kept beside it would win.
         return cursor_page(events, next_cursor, key="events", link_param="after", drop=("cursor",))

@@ -23,7 +23,6 @@ from projections.audit_chain.store import head_page, latest_head
 from service.auth import AUDIT, require
 from service.blueprint import Blueprint
 from service.errors import ApiProblem
-from service.http import json_response
 from service.paging import after_cursor, keyset_page
 from service.reads import fresh, signing_key, views
 from service.schemas.audit_log import (
@@ -89,10 +88,10 @@ class Verify(MethodView):
         if halted is not None:
             head = application().head_position()
             report = LogReport(False, log_head_position=head, reason=f"the sealer halted: {halted}")
-            return json_response(_with_chain_head(report))
+            return _with_chain_head(report)
         public = signing_key().public_key()
         report = verify_store(application(), views(), public, settings().audit_state)
-        return json_response(_with_chain_head(report))
+        return _with_chain_head(report)
 
 
 def _with_chain_head(report: LogReport) -> dict[str, Any]:
@@ -124,7 +123,7 @@ class TreeHeads(MethodView):
             found = head_page(cursor, after, limit + 1)
         page = found[:limit]
         next_after = page[-1][0] if len(found) > limit else None
-        return keyset_page([head.as_dict() for _seq, head in page], next_after)
+        return keyset_page([head for _seq, head in page], next_after)
 
 
 @blp.route("/audit/tree-heads/latest")
@@ -141,7 +140,7 @@ class LatestHead(MethodView):
             found = latest_head(cursor)
         if found is None:
             raise ApiProblem(404, "no tree head has been signed yet", slug="not-found")
-        return json_response({**found[1].as_dict(), "log_id": log_id(signing_key())})
+        return {**found[1].as_dict(), "log_id": log_id(signing_key())}
 
 
 @blp.route("/audit/proof/inclusion")
@@ -155,7 +154,7 @@ class Inclusion(MethodView):
         """The audit path of the event at `position` in the tree of `tree_size` events."""
         _sealed()
         try:
-            return json_response(inclusion_proof(views(), args["position"], args["tree_size"]))
+            return inclusion_proof(views(), args["position"], args["tree_size"])
         except OutOfRange as error:
             raise _out_of_range(error) from None
 
@@ -171,7 +170,7 @@ class Consistency(MethodView):
         """The hashes showing the tree of `first` events is a prefix of that of `second`."""
         _sealed()
         try:
-            return json_response(consistency_proof(views(), args["first"], args["second"]))
+            return consistency_proof(views(), args["first"], args["second"])
         except OutOfRange as error:
             raise _out_of_range(error) from None
 

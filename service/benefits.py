@@ -15,7 +15,7 @@ from domain.benefit import Benefit
 from projections.portfolio_value.lists import STATES_VIEW, benefit_ids
 from service.auth import ANY, MANAGE, require
 from service.blueprint import Blueprint
-from service.http import expected_version, meta, resource, write
+from service.http import Answer, expected_version, meta, resource, write
 from service.paging import after_cursor, keyset_page
 from service.reads import fresh, views
 from service.schemas.benefits import (
@@ -30,7 +30,7 @@ from service.schemas.benefits import (
     BenefitResponse,
     BenefitTargetRequest,
 )
-from service.schemas.common import AsOfArgs, schema
+from service.schemas.common import AsOfArgs
 from service.state import application
 
 blp = Blueprint(
@@ -45,35 +45,31 @@ def unattributed_share(b: Benefit) -> D:
     return D(1) - sum((D(c["share"]) for c in b.contributions), D(0))
 
 
-def benefit_view(b: Benefit) -> dict[str, Any]:
-    """Dump a benefit aggregate."""
-    return dict(
-        schema(BenefitResponse).dump(
-            {
-                "id": b.id,
-                "version": b.version,
-                "portfolio_id": b.portfolio_id,
-                "initiative_id": b.initiative_id,
-                "title": b.title,
-                "description": b.description,
-                "category": b.category,
-                "disbenefit": b.disbenefit,
-                "owner": b.owner,
-                "goal_id": b.goal_id,
-                "measure": b.measure,
-                "baseline": b.baseline,
-                "target": b.target,
-                "contributions": b.contributions,
-                "unattributed_share": unattributed_share(b),
-                "status": b.status,
-                "forecast": {"periods": b.forecast, "revision": b.forecast_revision},
-                "measurement_count": b.measurement_count,
-                "actuals": dict(sorted(b.actuals.items())),
-                "created_on": b.created_on,
-                "modified_on": b.modified_on,
-            }
-        )
-    )
+def benefit_data(b: Benefit) -> dict[str, Any]:
+    """A benefit aggregate as `BenefitResponse` dumps it."""
+    return {
+        "id": b.id,
+        "version": b.version,
+        "portfolio_id": b.portfolio_id,
+        "initiative_id": b.initiative_id,
+        "title": b.title,
+        "description": b.description,
+        "category": b.category,
+        "disbenefit": b.disbenefit,
+        "owner": b.owner,
+        "goal_id": b.goal_id,
+        "measure": b.measure,
+        "baseline": b.baseline,
+        "target": b.target,
+        "contributions": b.contributions,
+        "unattributed_share": unattributed_share(b),
+        "status": b.status,
+        "forecast": {"periods": b.forecast, "revision": b.forecast_revision},
+        "measurement_count": b.measurement_count,
+        "actuals": dict(sorted(b.actuals.items())),
+        "created_on": b.created_on,
+        "modified_on": b.modified_on,
+    }
 
 
 def _url(benefit_id: UUID) -> str:
@@ -82,9 +78,9 @@ def _url(benefit_id: UUID) -> str:
 
 def _change(
     run: Callable[[Idempotency | None, int | None], Written[Benefit]],
-) -> flask.Response:
+) -> Answer | flask.Response:
     """Answer a state change of one benefit, honouring If-Match and Idempotency-Key."""
-    return write(lambda once: run(once, expected_version()), benefit_view)
+    return write(lambda once: run(once, expected_version()), benefit_data)
 
 
 @blp.route("/benefits")
@@ -98,7 +94,7 @@ class Benefits(MethodView):
         """Identify a benefit an initiative is accountable for."""
         return write(
             lambda once: application().identify_benefit(**data, meta=meta(), once=once),
-            benefit_view,
+            benefit_data,
             status=201,
             location=lambda b: _url(b.id),
         )
@@ -115,7 +111,7 @@ class Benefits(MethodView):
         )
         found = [application().get_benefit(b, as_of=as_of) for b in page.ids]
         # Now (no as_of) the aggregate may be newer than a lagging view: keep the filter true.
-        items = [benefit_view(b) for b in found if initiative_id in b.attributed_to]
+        items = [benefit_data(b) for b in found if initiative_id in b.attributed_to]
         return keyset_page(items, page.next_after)
 
 
@@ -129,7 +125,7 @@ class BenefitItem(MethodView):
     def get(self, args: dict[str, Any], benefit_id: UUID) -> Any:
         """Read a benefit now, or as recorded at `as_of`."""
         b = application().get_benefit(benefit_id, as_of=args.get("as_of"))
-        return resource(benefit_view(b), b.version)
+        return resource(benefit_data(b), b.version)
 
 
 @blp.route("/benefits/<uuid:benefit_id>/forecast")

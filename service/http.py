@@ -1,4 +1,4 @@
-"""Small HTTP helpers the resources share: meta, ETag/If-Match, JSON answers, idempotency."""
+"""Small HTTP helpers the resources share: meta, ETag/If-Match, answers, idempotency."""
 
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ import flask
 from domain.application import AlreadyHandledError, Claim, Idempotency, Replay, Written
 from domain.values import Meta
 from service.auth import current_key
+from service.blueprint import declared_schema
 from service.errors import ApiProblem
-from service.jsonio import loads, to_jsonable
+from service.jsonio import json_response, loads, to_jsonable
 from service.state import application
 
 _ETAG = re.compile(r'^(?:W/)?"v(\d+)"$')
@@ -40,21 +41,13 @@ def expected_version() -> int | None:
     return int(match.group(1))
 
 
-def json_response(
-    body: Any, status: int = 200, headers: dict[str, str] | None = None
-) -> flask.Response:
-    """A JSON response from already-dumped data."""
-    response = flask.current_app.response_class(
-        json.dumps(body, default=to_jsonable), status=status, mimetype="application/json"
-    )
-    for key, value in (headers or {}).items():
-        response.headers[key] = value
-    return response
+#: What a view returns for its declared response schema to dump: data, status and headers.
+Answer = tuple[Any, int, dict[str, str]]
 
 
-def resource(body: dict[str, Any], version: int) -> flask.Response:
-    """A single-resource GET with its ETag."""
-    return json_response(body, headers={"ETag": f'"v{version}"'})
+def resource(data: Any, version: int) -> tuple[Any, dict[str, str]]:
+    """A single-resource GET's data with its ETag."""
+    return data, {"ETag": f'"v{version}"'}
 
 
 def fingerprint() -> str:
@@ -120,24 +113,42 @@ def idempotency_key() -> str | None:
     return key
 
 
+def _same(value: Any) -> Any:
+    return value
+
+
+def _declared_dump(present: Callable[[Any], Any]) -> Callable[[Any], dict[str, Any]]:
+    """`present` then the view's declared response schema: the body a replay is stored as."""
+    declared = declared_schema()
+    if declared is None:
+        return lambda value: dict(present(value))
+    return lambda value: dict(declared.dump(present(value)))
+
+
 def write(
     run: Callable[[Idempotency | None], Written[Any]],
-    dump: Callable[[Any], dict[str, Any]],
+    present: Callable[[Any], Any] = _same,
     *,
     status: int = 200,
     location: Callable[[Any], str] | None = None,
     status_of: Callable[[Any], int] | None = None,
+    ready: bool = False,
     finish: Finish | None = None,
-) -> flask.Response:
+) -> Answer | flask.Response:
     """Run a write use case, honouring Idempotency-Key, and answer with X-Log-Position.
 
-    `finish(body, log_position)` completes a body (fresh or replayed) once the position it
-    answers with is known; the stored replay is the body before it.
+    The answer is `present(result)` with its status and headers, for the view's declared
+    response schema to dump (an idempotent replay is stored dumped through that schema). With
+    `ready`, `present` already gives the JSON body (built by hand where a schema dump would cost
+    more, or as a view stores it) and the answer is that body; `finish(body, log_position)` then
+    completes it (fresh or replayed) once the position it answers with is known, and the stored
+    replay is the body before it. A replay answers with the stored bytes as they were sent.
     """
     key = idempotency_key()
     once = None
     if key is not None:
         claim = Claim(str(current_key().id), key, fingerprint())
+        dump = present if ready else _declared_dump(present)
         once = HttpIdempotency(claim, dump, status, location, status_of)
         stored = application().replay(once)
         if stored is not None:
@@ -150,7 +161,9 @@ def write(
     if location is not None:
         headers["Location"] = location(written.value)
     code = status_of(written.value) if status_of else status
-    body = dump(written.value)
+    if not ready:
+        return present(written.value), code, headers
+    body = present(written.value)
     if finish is not None:
         body = finish(body, written.log_position)
     return json_response(body, code, headers)

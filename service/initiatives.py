@@ -14,11 +14,11 @@ from domain.initiative import Initiative
 from projections.portfolio_value.lists import STATES_VIEW, initiative_ids
 from service.auth import ANY, INGEST, MANAGE, require
 from service.blueprint import Blueprint
-from service.http import expected_version, json_response, meta, resource, write
+from service.http import expected_version, meta, resource, write
 from service.jsonio import to_jsonable
 from service.paging import after_cursor, keyset_page, paginate
 from service.reads import fresh, views
-from service.schemas.common import AsOfArgs, schema
+from service.schemas.common import AsOfArgs
 from service.schemas.initiatives import (
     ConfidenceAssess,
     ContingencyPut,
@@ -57,46 +57,37 @@ _ENVELOPE = frozenset(
 # -- presentation --------------------------------------------------------------------------
 
 
-def initiative_view(i: Initiative) -> dict[str, Any]:
-    """Dump an initiative aggregate."""
-    return dict(
-        schema(InitiativeResponse).dump(
-            {
-                "id": i.id,
-                "version": i.version,
-                "portfolio_id": i.portfolio_id,
-                "kind": i.kind,
-                "parent_id": i.parent_id,
-                "name": i.name,
-                "description": i.description,
-                "sponsor": i.sponsor,
-                "leader": i.leader,
-                "start_month": i.start_month,
-                "end_month": i.end_month,
-                "confidence": i.confidence,
-                "mandatory": i.mandatory,
-                "depends_on": i.depends_on,
-                "people_demand": i.people_demand,
-                "status": i.status,
-                "cost_forecast": {"periods": i.cost_forecast, "revision": i.cost_forecast_revision},
-                "spend_to_date": i.spend_to_date,
-                "spend_by_month": i.spend_by_month,
-                "lessons": i.lessons,
-                "contingency": i.contingency,
-                "stopped_month": i.stopped_month,
-                "created_on": i.created_on,
-                "modified_on": i.modified_on,
-            }
-        )
-    )
+def initiative_data(i: Initiative) -> dict[str, Any]:
+    """An initiative aggregate as `InitiativeResponse` dumps it."""
+    return {
+        "id": i.id,
+        "version": i.version,
+        "portfolio_id": i.portfolio_id,
+        "kind": i.kind,
+        "parent_id": i.parent_id,
+        "name": i.name,
+        "description": i.description,
+        "sponsor": i.sponsor,
+        "leader": i.leader,
+        "start_month": i.start_month,
+        "end_month": i.end_month,
+        "confidence": i.confidence,
+        "mandatory": i.mandatory,
+        "depends_on": i.depends_on,
+        "people_demand": i.people_demand,
+        "status": i.status,
+        "cost_forecast": {"periods": i.cost_forecast, "revision": i.cost_forecast_revision},
+        "spend_to_date": i.spend_to_date,
+        "spend_by_month": i.spend_by_month,
+        "lessons": i.lessons,
+        "contingency": i.contingency,
+        "stopped_month": i.stopped_month,
+        "created_on": i.created_on,
+        "modified_on": i.modified_on,
+    }
 
 
-def decision_view(record: dict[str, Any]) -> dict[str, Any]:
-    """Dump a decision record (see `domain.application.decision_record`)."""
-    return dict(schema(DecisionResponse).dump(record))
-
-
-def history_view(event: Any) -> dict[str, Any]:
+def history_data(event: Any) -> dict[str, Any]:
     """One event as the history shows it: the envelope plus the event's own fields."""
     data = {k: v for k, v in vars(event).items() if k not in _ENVELOPE}
     return {
@@ -127,7 +118,7 @@ class Initiatives(MethodView):
         """Propose an initiative."""
         return write(
             lambda once: application().propose_initiative(**data, meta=meta(), once=once),
-            initiative_view,
+            initiative_data,
             status=201,
             location=lambda i: _url(i.id),
         )
@@ -149,7 +140,7 @@ class Initiatives(MethodView):
         )
         found = [application().get_initiative(i, as_of=as_of) for i in page.ids]
         # Now (no as_of) the aggregate may be newer than a lagging view: keep the filter true.
-        items = [initiative_view(i) for i in found if status is None or i.status == status]
+        items = [initiative_data(i) for i in found if status is None or i.status == status]
         return keyset_page(items, page.next_after)
 
 
@@ -163,7 +154,7 @@ class InitiativeItem(MethodView):
     def get(self, args: dict[str, Any], initiative_id: UUID) -> Any:
         """Read an initiative now, or as recorded at `as_of`."""
         i = application().get_initiative(initiative_id, as_of=args.get("as_of"))
-        return resource(initiative_view(i), i.version)
+        return resource(initiative_data(i), i.version)
 
     @blp.arguments(InitiativeRevise)
     @blp.response(200, InitiativeResponse)
@@ -179,7 +170,7 @@ class InitiativeItem(MethodView):
                 meta=meta(),
                 expected_version=expected_version(),
             ),
-            initiative_view,
+            initiative_data,
         )
 
 
@@ -196,7 +187,7 @@ class CostForecast(MethodView):
             lambda once: application().revise_cost_forecast(
                 initiative_id, **data, meta=meta(), expected_version=expected_version()
             ),
-            initiative_view,
+            initiative_data,
         )
 
 
@@ -212,7 +203,6 @@ class Spend(MethodView):
         """Record actual spend; the same (source, external_id) is stored once."""
         return write(
             lambda once: application().record_spend(initiative_id, **data, meta=meta(), once=once),
-            lambda spend: dict(schema(SpendResponse).dump(spend)),
             location=lambda _: _url(initiative_id),
             status_of=lambda spend: 201 if spend["created"] else 200,
         )
@@ -235,7 +225,7 @@ class Confidence(MethodView):
                 expected_version=expected_version(),
                 once=once,
             ),
-            initiative_view,
+            initiative_data,
         )
 
 
@@ -256,7 +246,7 @@ class Leader(MethodView):
                 expected_version=expected_version(),
                 once=once,
             ),
-            initiative_view,
+            initiative_data,
         )
 
 
@@ -273,7 +263,6 @@ class Decisions(MethodView):
             lambda once: application().record_decision(
                 initiative_id, **data, meta=meta(), expected_version=expected_version(), once=once
             ),
-            decision_view,
             status=201,
             location=lambda _: flask.url_for("initiatives.Decisions", initiative_id=initiative_id),
         )
@@ -284,7 +273,7 @@ class Decisions(MethodView):
     def get(self, args: dict[str, Any], initiative_id: UUID) -> Any:
         """List the initiative's decisions, oldest first."""
         events = application().decisions(initiative_id, as_of=args.get("as_of"))
-        return paginate([decision_view(decision_record(e)) for e in events], args)
+        return paginate([decision_record(e) for e in events], args)
 
 
 @blp.route("/initiatives/<uuid:initiative_id>/lessons")
@@ -298,7 +287,6 @@ class Lessons(MethodView):
         """Record a lesson learned."""
         return write(
             lambda once: application().record_lesson(initiative_id, **data, meta=meta(), once=once),
-            lambda lesson: dict(schema(LessonResponse).dump(lesson)),
             status=201,
             location=lambda _: _url(initiative_id),
         )
@@ -317,7 +305,7 @@ class Contingency(MethodView):
             lambda once: application().set_contingency_plan(
                 initiative_id, **data, meta=meta(), expected_version=expected_version()
             ),
-            initiative_view,
+            initiative_data,
         )
 
 
@@ -333,4 +321,4 @@ class History(MethodView):
         as_of = args.get("as_of")
         application().get_initiative(initiative_id, as_of=as_of)  # 404 unless an initiative
         events = application().history(initiative_id, as_of=as_of)
-        return json_response({"events": [history_view(e) for e in events]})
+        return {"events": [history_data(e) for e in events]}

@@ -16,11 +16,11 @@ from projections.measurement_series.queries import measurements
 from projections.measurement_series.writer import SeriesView
 from service.auth import ANY, INGEST, require
 from service.blueprint import Blueprint
-from service.http import json_response, meta, write
+from service.http import meta, write
 from service.metrics import remember_batch_outcome
 from service.paging import after_cursor, keyset_page
 from service.reads import fresh, views
-from service.schemas.common import AsOfArgs, schema
+from service.schemas.common import AsOfArgs
 from service.schemas.measurements import (
     MeasurementBatchRequest,
     MeasurementBatchResponse,
@@ -102,7 +102,7 @@ class Measurements(MethodView):
             lambda once: application().record_measurement(
                 benefit_id, **data, meta=meta(), once=once
             ),
-            lambda outcome: dict(schema(MeasurementResponse).dump(outcome.measurement)),
+            lambda outcome: outcome.measurement,
             status=201,
             location=lambda outcome: _url(benefit_id, outcome.measurement["measurement_id"]),
             status_of=_status_of,
@@ -125,8 +125,7 @@ class Measurements(MethodView):
             after=after_cursor(args),
             limit=args["limit"],
         )
-        detail = schema(MeasurementDetail)
-        return keyset_page([detail.dump(m.record()) for m in found], next_after)
+        return keyset_page([m.record() for m in found], next_after)
 
 
 def _status_of(outcome: MeasurementOutcome) -> int:
@@ -144,7 +143,7 @@ class MeasurementItem(MethodView):
         """Read a measurement with its corrections."""
         for measurement in series(benefit_id, args.get("as_of")):
             if measurement["measurement_id"] == measurement_id:
-                return json_response(schema(MeasurementDetail).dump(measurement))
+                return measurement
         raise NotFoundError("measurement", measurement_id)
 
 
@@ -161,7 +160,6 @@ class Corrections(MethodView):
             lambda once: application().correct_measurement(
                 benefit_id, measurement_id, **data, meta=meta(), once=once
             ),
-            lambda correction: dict(schema(MeasurementCorrectionResponse).dump(correction)),
             status=201,
             location=lambda _correction: _url(benefit_id, measurement_id),
         )
@@ -180,6 +178,7 @@ class Batch(MethodView):
             lambda once: application().record_measurements(data["items"], meta=meta(), once=once),
             _batch_view,
             status=201,
+            ready=True,
             finish=_batch_finished,
         )
 

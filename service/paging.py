@@ -1,5 +1,8 @@
 """Cursor pages: the one page body (`items`, `next_cursor`), the one Link header, and the two
-cursors the API gives out (an offset into a list, or the log position a view page ends at)."""
+cursors the API gives out (an offset into a list, or the log position a view page ends at).
+
+A page is its data and headers, `(body, headers)`, which a view returns for its declared list
+schema to dump."""
 
 from __future__ import annotations
 
@@ -11,10 +14,12 @@ from typing import Any
 import flask
 
 from service.errors import ApiProblem
-from service.http import json_response
 from service.schemas.common import MAX_POSITION
 
 _KEYSET_PREFIX = "k"
+
+#: A page as a view returns it: the body (items not yet dumped) and its Link header, if any.
+Page = tuple[dict[str, Any], dict[str, str]]
 
 
 def next_url(drop: Sequence[str] = (), **replace: str) -> str:
@@ -40,7 +45,7 @@ def cursor_page(
     extra: dict[str, Any] | None = None,
     link_param: str = "cursor",
     drop: Sequence[str] = (),
-) -> flask.Response:
+) -> Page:
     """A page of items with `next_cursor`, and a Link header (the next cursor passed as
     `link_param`, the parameters in `drop` left out) when more follow; `extra` members go after
     them."""
@@ -48,7 +53,7 @@ def cursor_page(
     if next_cursor is not None:
         headers["Link"] = next_link(drop, **{link_param: next_cursor})
     body = {key: list(items), "next_cursor": next_cursor, **(extra or {})}
-    return json_response(body, headers=headers)
+    return body, headers
 
 
 def _unknown_cursor() -> ApiProblem:
@@ -63,7 +68,7 @@ def _unknown_cursor() -> ApiProblem:
 # -- offset cursors: a slice of a list already in hand ---------------------------------------
 
 
-def paginate(items: Sequence[Any], args: dict[str, Any], key: str = "items") -> flask.Response:
+def paginate(items: Sequence[Any], args: dict[str, Any], key: str = "items") -> Page:
     """Slice a list by an opaque offset cursor, with `next_cursor` and a Link header."""
     start = 0
     cursor = args.get("cursor")
@@ -106,7 +111,7 @@ def keyset_page(
     next_after: int | None,
     key: str = "items",
     extra: dict[str, Any] | None = None,
-) -> flask.Response:
+) -> Page:
     """A page of items with `next_cursor` (and a Link header) when more follow; `extra` members
     go after them."""
     next_cursor = None

@@ -13,10 +13,10 @@ from projections.portfolio_value.lists import STATES_VIEW, portfolio_ids
 from service.auth import ANY, MANAGE, require
 from service.blueprint import Blueprint
 from service.errors import ApiProblem
-from service.http import expected_version, json_response, meta, resource, write
+from service.http import expected_version, meta, resource, write
 from service.paging import after_cursor, keyset_page
 from service.reads import fresh, views
-from service.schemas.common import AsOfArgs, schema
+from service.schemas.common import AsOfArgs
 from service.schemas.portfolios import (
     CapacityPut,
     GoalCreate,
@@ -33,29 +33,25 @@ from service.state import application
 blp = Blueprint("portfolios", __name__, url_prefix="/api/v1", description="Portfolios and goals")
 
 
-def portfolio_view(p: Portfolio) -> dict[str, Any]:
-    """Dump a portfolio aggregate."""
-    return dict(
-        schema(PortfolioResponse).dump(
-            {
-                "id": p.id,
-                "version": p.version,
-                "name": p.name,
-                "currency": p.currency,
-                "discount_rate": p.discount_rate,
-                "base_month": p.base_month,
-                "rag_green": p.rag_green,
-                "rag_amber": p.rag_amber,
-                "goals": list(p.goals.values()),
-                "capacity": {
-                    "budget": {m: str(v) for m, v in p.budget.items()},
-                    "people": {r: str(v) for r, v in p.people.items()},
-                },
-                "created_on": p.created_on,
-                "modified_on": p.modified_on,
-            }
-        )
-    )
+def portfolio_data(p: Portfolio) -> dict[str, Any]:
+    """A portfolio aggregate as `PortfolioResponse` dumps it."""
+    return {
+        "id": p.id,
+        "version": p.version,
+        "name": p.name,
+        "currency": p.currency,
+        "discount_rate": p.discount_rate,
+        "base_month": p.base_month,
+        "rag_green": p.rag_green,
+        "rag_amber": p.rag_amber,
+        "goals": list(p.goals.values()),
+        "capacity": {
+            "budget": {m: str(v) for m, v in p.budget.items()},
+            "people": {r: str(v) for r, v in p.people.items()},
+        },
+        "created_on": p.created_on,
+        "modified_on": p.modified_on,
+    }
 
 
 def _url(portfolio_id: UUID) -> str:
@@ -74,7 +70,7 @@ class Portfolios(MethodView):
         terms = {k: v for k, v in data.items() if v is not None}
         return write(
             lambda once: application().create_portfolio(**terms, meta=meta(), once=once),
-            portfolio_view,
+            portfolio_data,
             status=201,
             location=lambda p: _url(p.id),
         )
@@ -87,7 +83,7 @@ class Portfolios(MethodView):
         fresh([STATES_VIEW], args.get("min_position"))
         as_of = args.get("as_of")
         page = portfolio_ids(views(), as_of=as_of, after=after_cursor(args), limit=args["limit"])
-        items = [portfolio_view(application().get_portfolio(p, as_of=as_of)) for p in page.ids]
+        items = [portfolio_data(application().get_portfolio(p, as_of=as_of)) for p in page.ids]
         return keyset_page(items, page.next_after)
 
 
@@ -101,7 +97,7 @@ class PortfolioItem(MethodView):
     def get(self, args: dict[str, Any], portfolio_id: UUID) -> Any:
         """Read a portfolio now, or as recorded at `as_of`."""
         p = application().get_portfolio(portfolio_id, as_of=args.get("as_of"))
-        return resource(portfolio_view(p), p.version)
+        return resource(portfolio_data(p), p.version)
 
 
 @blp.route("/portfolios/<uuid:portfolio_id>/goals")
@@ -117,7 +113,6 @@ class Goals(MethodView):
             lambda once: application().add_goal(
                 portfolio_id, **data, meta=meta(), expected_version=expected_version(), once=once
             ),
-            lambda goal: dict(schema(GoalResponse).dump(goal)),
             status=201,
             location=lambda goal: flask.url_for(
                 "portfolios.GoalItem", portfolio_id=portfolio_id, goal_id=goal["goal_id"]
@@ -138,7 +133,7 @@ class GoalItem(MethodView):
         goal = p.goals.get(goal_id)
         if goal is None:
             raise ApiProblem(404, f"goal {goal_id} not found", slug="not-found")
-        return json_response(schema(GoalResponse).dump(goal))
+        return goal
 
     @blp.arguments(GoalRevise)
     @blp.response(200, GoalResponse)
@@ -149,7 +144,6 @@ class GoalItem(MethodView):
             lambda once: application().revise_goal(
                 portfolio_id, goal_id, **data, meta=meta(), expected_version=expected_version()
             ),
-            lambda goal: dict(schema(GoalResponse).dump(goal)),
         )
 
     @blp.arguments(GoalRetire(), required=False)
@@ -164,9 +158,7 @@ class GoalItem(MethodView):
             meta=meta(),
             expected_version=expected_version(),
         )
-        response = flask.current_app.response_class(status=204)
-        response.headers["X-Log-Position"] = str(written.log_position)
-        return response
+        return None, 204, {"X-Log-Position": str(written.log_position)}
 
 
 @blp.route("/portfolios/<uuid:portfolio_id>/capacity")
@@ -182,5 +174,5 @@ class Capacity(MethodView):
             lambda once: application().set_capacity(
                 portfolio_id, **data, meta=meta(), expected_version=expected_version()
             ),
-            portfolio_view,
+            portfolio_data,
         )

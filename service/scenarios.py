@@ -27,7 +27,8 @@ from projections.view import instant_text
 from service.analytics import ANALYTICS_VIEWS, from_month, read_snapshot, reference_class
 from service.auth import ANALYSE, MANAGE, require
 from service.blueprint import Blueprint
-from service.http import json_response, meta, write
+from service.http import meta, write
+from service.jsonio import json_response
 from service.paging import after_cursor, keyset_page
 from service.reads import fresh, views
 from service.scenario_bodies import downturn_result, optimum_body, scenario_parameters
@@ -149,6 +150,7 @@ class Scenarios(MethodView):
             location=lambda scenario_id: flask.url_for(
                 "scenarios.ScenarioItem", portfolio_id=portfolio_id, scenario_id=scenario_id
             ),
+            ready=True,
             finish=finish,
         )
 
@@ -163,7 +165,9 @@ class Scenarios(MethodView):
         found, next_after = scenarios(
             views(), portfolio_id, as_of=as_of, after=after_cursor(args), limit=args["limit"]
         )
-        return keyset_page(found, next_after)
+        # The items are the bodies as the view stored them (instants as text): sent as stored.
+        body, headers = keyset_page(found, next_after)
+        return json_response(body, headers=headers)
 
 
 def _as_of(args: dict[str, Any]) -> datetime | None:

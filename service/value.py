@@ -13,7 +13,7 @@ from projections.catalog import VALUE_VIEWS
 from projections.portfolio_value.value import portfolio_value
 from service.auth import ANY, require
 from service.blueprint import Blueprint
-from service.http import json_response
+from service.jsonio import json_response
 from service.reads import fresh, views
 from service.schemas.value import PortfolioValueResponse, ValueArgs
 
