@@ -154,10 +154,15 @@ class Remaining:
         found = self._ordered_series.get(id(series))
         if found is None:
             months = sorted(series)
-            found = (
-                tuple(month_index(m, self.base_month) for m in months),
-                tuple(series[m] for m in months),
-            )
+            indices: tuple[int, ...] = ()
+            if months:
+                first = month_index(months[0], self.base_month)
+                last = month_index(months[-1], self.base_month)
+                if last - first + 1 == len(months):  # no month missing: a plain run
+                    indices = tuple(range(first, last + 1))
+                else:
+                    indices = tuple(month_index(m, self.base_month) for m in months)
+            found = (indices, tuple(series[m] for m in months))
             self._ordered_series[id(series)] = found
         return found
 
