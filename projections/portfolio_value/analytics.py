@@ -181,10 +181,14 @@ def goals_of(portfolio: dict[str, Any]) -> tuple[GoalInput, ...]:
 
 
 def _candidate(
-    ident: str, row: InitiativeRow, forecast: str | None, from_month: str | None
+    initiative_id: UUID,
+    row: InitiativeRow,
+    forecast: str | None,
+    from_month: str | None,
+    benefits: tuple[BenefitInput, ...],
 ) -> CandidateInput:
     return CandidateInput(
-        initiative_id=UUID(ident),
+        initiative_id=initiative_id,
         name=row.name,
         status=row.status,
         start_month=row.start_month,
@@ -196,6 +200,7 @@ def _candidate(
         leader=row.leader,
         people_demand={role: Decimal(fte) for role, fte in row.people_demand},
         cost_forecast=_costs(forecast, from_month),
+        benefits=benefits,
     )
 
 
@@ -207,8 +212,8 @@ def portfolio_input(snap: Snapshot, from_month: str | None = None) -> PortfolioI
     """
     claimed: dict[UUID, list[BenefitInput]] = {}
     forecasts = snap.recorded.forecasts
-    for benefit in snap.benefits:
-        ident = str(benefit.benefit_id)
+    # `snap.benefits` are the recorded benefits' facts, in the same order.
+    for ident, benefit in zip(snap.recorded.benefits, snap.benefits, strict=True):
         magnitude = _magnitudes(benefit, forecasts.get(ident), from_month, snap.terms.currency)
         title = snap.recorded.benefits[ident].title
         for initiative_id, share in effective_shares(benefit).items():
@@ -219,9 +224,9 @@ def portfolio_input(snap: Snapshot, from_month: str | None = None) -> PortfolioI
             )
     initiatives = []
     for ident, row in snap.recorded.initiatives.items():
-        candidate = _candidate(ident, row, snap.recorded.forecasts.get(ident), from_month)
-        mine = tuple(claimed.get(candidate.initiative_id, ()))
-        initiatives.append(replace(candidate, benefits=mine))
+        initiative_id = UUID(ident)
+        mine = tuple(claimed.get(initiative_id, ()))
+        initiatives.append(_candidate(initiative_id, row, forecasts.get(ident), from_month, mine))
     portfolio = snap.recorded.portfolio
     return PortfolioInput(
         discount_rate=snap.terms.discount_rate,
