@@ -35,8 +35,11 @@ class MonthlySeries(Mapping[str, Decimal]):
 
     def __init__(self, values: Mapping[str, Decimal]) -> None:
         ordered = sorted(values.items())
-        self.months = tuple(m for m, _ in ordered)
-        self.amounts = tuple(v for _, v in ordered)
+        # Transposed in one pass: the months, and their amounts in the same order.
+        self.months: tuple[str, ...] = ()
+        self.amounts: tuple[Decimal, ...] = ()
+        if ordered:
+            self.months, self.amounts = zip(*ordered, strict=True)
 
     def __getitem__(self, month: str) -> Decimal:
         index = bisect.bisect_left(self.months, month)

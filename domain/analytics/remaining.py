@@ -15,8 +15,9 @@ API (all pure; `objective` is "risk_adjusted_npv" or "strategic_value"):
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import (
     ROUND_HALF_EVEN,
     Context,
@@ -29,7 +30,7 @@ from uuid import UUID
 
 from domain.errors import ValidationError
 from domain.months import add_months, months_between
-from domain.valuation import discount_factor, month_index
+from domain.valuation import discount_factors, month_index
 
 from .inputs import CandidateInput, PortfolioInput
 
@@ -57,10 +58,6 @@ def goal_factors(portfolio: PortfolioInput) -> dict[UUID, Decimal]:
         return {g.goal_id: g.weight * len(active) / total for g in active}
 
 
-def _add(series: dict[str, Decimal], month: str, amount: Decimal) -> None:
-    series[month] = series.get(month, ZERO) + amount
-
-
 @dataclass(frozen=True)
 class Remaining:
     """One initiative's remaining series from `from_month`, ready to value at any start shift."""
@@ -75,6 +72,15 @@ class Remaining:
     aligned: Mapping[str, Decimal]  # signed, at share, serving an active goal
     costs: Mapping[str, Decimal]
     people_months: tuple[str, ...]
+    # Worked out on first use, by the id of a series (a field of this frozen instance, so the
+    # id names it for the instance's lifetime; two fields holding one series share them): each
+    # series' month indices and amounts in month order, and its present value at each shift.
+    _ordered_series: dict[int, tuple[tuple[int, ...], tuple[Decimal, ...]]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _present_values: dict[tuple[int, int], Decimal] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @classmethod
     def of(
@@ -88,24 +94,39 @@ class Remaining:
         """Precompute the remaining series (pass `factors` from `goal_factors` to reuse them)."""
         check_objective(objective)
         factors = goal_factors(portfolio) if factors is None else factors
+        weighting = objective == "strategic_value"
+        # A benefit without an active goal is not aligned; when every one has such a goal the
+        # aligned series is the benefits series itself.
+        every_aligned = all(
+            b.goal_id is not None and b.goal_id in factors for b in candidate.benefits
+        )
         benefits: dict[str, Decimal] = {}
         weighted: dict[str, Decimal] = {}
         aligned: dict[str, Decimal] = {}
         with localcontext(CONTEXT):
             for benefit in candidate.benefits:
                 sign = -ONE if benefit.disbenefit else ONE
+                share = benefit.share
                 factor = factors.get(benefit.goal_id) if benefit.goal_id is not None else None
                 weight = ONE
-                if objective == "strategic_value" and not benefit.disbenefit:
+                if weighting and not benefit.disbenefit:
                     weight = ZERO if factor is None else factor
+                add_aligned = factor is not None and not every_aligned
                 for month, amount in benefit.forecast.items():
                     if months_between(from_month, month) < 0:
                         continue
-                    money = sign * amount * benefit.share
-                    _add(benefits, month, money)
-                    _add(weighted, month, money * weight)
-                    if factor is not None:
-                        _add(aligned, month, money)
+                    money = sign * amount * share
+                    benefits[month] = benefits.get(month, ZERO) + money
+                    if weighting:
+                        weighted[month] = weighted.get(month, ZERO) + money * weight
+                    if add_aligned:
+                        aligned[month] = aligned.get(month, ZERO) + money
+        # Unweighted, every weight is 1 and `money * 1` is `money` to the last digit: the
+        # weighted series is the benefits series, so it is neither built nor valued twice.
+        if not weighting:
+            weighted = benefits
+        if every_aligned:
+            aligned = benefits
         costs = {
             m: v for m, v in candidate.cost_forecast.items() if months_between(from_month, m) >= 0
         }
@@ -126,13 +147,45 @@ class Remaining:
             people_months=tuple(add_months(start, k) for k in range(max(span, 0))),
         )
 
+    def _ordered(
+        self, series: Mapping[str, Decimal]
+    ) -> tuple[tuple[int, ...], tuple[Decimal, ...]]:
+        """A series' month indices from the base month and its amounts, in month order."""
+        found = self._ordered_series.get(id(series))
+        if found is None:
+            months = sorted(series)
+            indices: tuple[int, ...] = ()
+            if months:
+                first = month_index(months[0], self.base_month)
+                last = month_index(months[-1], self.base_month)
+                if last - first + 1 == len(months):  # no month missing: a plain run
+                    indices = tuple(range(first, last + 1))
+                else:
+                    indices = tuple(month_index(m, self.base_month) for m in months)
+            found = (indices, tuple(series[m] for m in months))
+            self._ordered_series[id(series)] = found
+        return found
+
     def _pv(self, series: Mapping[str, Decimal], shift: int) -> Decimal:
+        """Σ amount * d(m + shift) over the series, once per series and shift."""
+        key = (id(series), shift)
+        found = self._present_values.get(key)
+        if found is None:
+            found = self._present_value(series, shift)
+            self._present_values[key] = found
+        return found
+
+    def _present_value(self, series: Mapping[str, Decimal], shift: int) -> Decimal:
+        indices, amounts = self._ordered(series)
+        if not indices:
+            return ZERO
+        first = indices[0]
+        factors = discount_factors(self.rate, first + shift, indices[-1] - first + 1)
+        if len(factors) != len(indices):  # months missing in between: pick each month's
+            factors = tuple(factors[i - first] for i in indices)
         with localcontext(CONTEXT):
-            total = ZERO
-            for month in sorted(series):
-                index = month_index(month, self.base_month) + shift
-                total += series[month] * discount_factor(index, self.rate)
-            return total
+            # Summed from ZERO in month order, one product at a time, as a loop would.
+            return sum(map(operator.mul, amounts, factors), ZERO)
 
     def pv_benefits(self, shift: int = 0) -> Decimal:
         """remaining_pv_benefits: at share, dis-benefits negative, not risk-adjusted."""

@@ -11,7 +11,12 @@ Names with a leading underscore are shared between these modules only.
 
 from domain.valuation.actuals import Measured, measured, realised_money
 from domain.valuation.by_name import EVIDENCE_FIGURES, figures_dict
-from domain.valuation.discounting import discount_factor, month_index, present_value
+from domain.valuation.discounting import (
+    discount_factor,
+    discount_factors,
+    month_index,
+    present_value,
+)
 from domain.valuation.figures import (
     BenefitValue,
     ValueFigures,
@@ -68,6 +73,7 @@ __all__ = [
     "benefit_money",
     "benefit_value",
     "discount_factor",
+    "discount_factors",
     "effective_shares",
     "figures_dict",
     "forecast_money",

@@ -35,11 +35,31 @@ def _discount_factor(month_idx: int, rate: Decimal) -> Decimal:
         return (ONE + rate) ** (Decimal(-month_idx) / Decimal(12))
 
 
-def discount_factor(month_idx: int, rate: Decimal) -> Decimal:
-    """`(1 + rate) ** (-month_idx / 12)`: the present value of 1 paid `month_idx` months out."""
+def _check_rate(rate: Decimal) -> None:
     if not rate > Decimal(-1):
         raise ValidationError(f"discount rate {rate} must be greater than -1", "discount_rate")
+
+
+def discount_factor(month_idx: int, rate: Decimal) -> Decimal:
+    """`(1 + rate) ** (-month_idx / 12)`: the present value of 1 paid `month_idx` months out."""
+    _check_rate(rate)
     return _discount_factor(month_idx, rate)
+
+
+@lru_cache(maxsize=4096)
+def _discount_factors(rate: Decimal, first: int, count: int) -> tuple[Decimal, ...]:
+    return tuple(_discount_factor(first + k, rate) for k in range(count))
+
+
+def discount_factors(rate: Decimal, first: int, count: int) -> tuple[Decimal, ...]:
+    """`discount_factor` of the `count` month indices from `first` on, in order.
+
+    Kept per (rate, first, count): the analytics value every candidate's remaining months from
+    the same month on, so one tuple serves a whole read and a month's factor is not looked up
+    once per month of every series.
+    """
+    _check_rate(rate)
+    return _discount_factors(rate, first, count)
 
 
 def present_value(
@@ -51,8 +71,7 @@ def present_value(
 ) -> Decimal:
     """Σ amount * d(m) over the months `after < month <= until` (either bound optional)."""
     rate = terms.discount_rate
-    if not rate > Decimal(-1):
-        raise ValidationError(f"discount rate {rate} must be greater than -1", "discount_rate")
+    _check_rate(rate)
     base = _ordinal(terms.base_month)
     low = None if after is None else _ordinal(after)
     high = None if until is None else _ordinal(until)

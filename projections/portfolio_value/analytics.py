@@ -7,6 +7,7 @@ functions of `domain.analytics` do the rest.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import threading
 from collections.abc import Callable
@@ -32,7 +33,7 @@ from projections.db import Cursor, ViewDatabase
 from projections.portfolio_value.facts import initiative_facts_from
 from projections.portfolio_value.recorded import month_of_instant, read_recorded
 from projections.portfolio_value.rows import InitiativeRow, Recorded, terms_from
-from projections.portfolio_value.value import valued_benefits
+from projections.portfolio_value.value import benefits_money, recorded_benefits
 from projections.portfolio_value.writer import PortfolioValueView
 from projections.reads import stored_instant
 from projections.view import instant_text, tracked_position
@@ -51,9 +52,17 @@ class Snapshot:
     terms: PortfolioTerms
     recorded: Recorded
     benefits: list[BenefitFacts]
-    money: dict[UUID, BenefitMoney]
     #: The log position the value view had reached when the snapshot was read.
     position: int = 0
+
+    @functools.cached_property
+    def money(self) -> dict[UUID, BenefitMoney]:
+        """Each benefit's money figures as at the snapshot's month, by benefit id.
+
+        Worked out on first use: goal coverage rates benefits by them, while the analytics of
+        remaining figures read only the benefits' facts.
+        """
+        return benefits_money(self.recorded, self.benefits, self.terms, self.month)
 
     def initiative_facts(self) -> dict[UUID, InitiativeFacts]:
         """Valuation facts of every initiative, by id."""
@@ -92,8 +101,7 @@ def snapshot(db: ViewDatabase, portfolio_id: UUID, at: datetime) -> Snapshot | N
         position = tracked_position(cursor, PortfolioValueView.name)
     terms = terms_from(recorded.portfolio)
     month = month_of_instant(at)
-    benefits, money = valued_benefits(recorded, terms, month)
-    return Snapshot(portfolio_id, at, month, terms, recorded, benefits, money, position)
+    return Snapshot(portfolio_id, at, month, terms, recorded, recorded_benefits(recorded), position)
 
 
 class Memo(Generic[K, V]):
@@ -173,10 +181,14 @@ def goals_of(portfolio: dict[str, Any]) -> tuple[GoalInput, ...]:
 
 
 def _candidate(
-    ident: str, row: InitiativeRow, forecast: str | None, from_month: str | None
+    initiative_id: UUID,
+    row: InitiativeRow,
+    forecast: str | None,
+    from_month: str | None,
+    benefits: tuple[BenefitInput, ...],
 ) -> CandidateInput:
     return CandidateInput(
-        initiative_id=UUID(ident),
+        initiative_id=initiative_id,
         name=row.name,
         status=row.status,
         start_month=row.start_month,
@@ -188,6 +200,7 @@ def _candidate(
         leader=row.leader,
         people_demand={role: Decimal(fte) for role, fte in row.people_demand},
         cost_forecast=_costs(forecast, from_month),
+        benefits=benefits,
     )
 
 
@@ -199,8 +212,8 @@ def portfolio_input(snap: Snapshot, from_month: str | None = None) -> PortfolioI
     """
     claimed: dict[UUID, list[BenefitInput]] = {}
     forecasts = snap.recorded.forecasts
-    for benefit in snap.benefits:
-        ident = str(benefit.benefit_id)
+    # `snap.benefits` are the recorded benefits' facts, in the same order.
+    for ident, benefit in zip(snap.recorded.benefits, snap.benefits, strict=True):
         magnitude = _magnitudes(benefit, forecasts.get(ident), from_month, snap.terms.currency)
         title = snap.recorded.benefits[ident].title
         for initiative_id, share in effective_shares(benefit).items():
@@ -211,9 +224,9 @@ def portfolio_input(snap: Snapshot, from_month: str | None = None) -> PortfolioI
             )
     initiatives = []
     for ident, row in snap.recorded.initiatives.items():
-        candidate = _candidate(ident, row, snap.recorded.forecasts.get(ident), from_month)
-        mine = tuple(claimed.get(candidate.initiative_id, ()))
-        initiatives.append(replace(candidate, benefits=mine))
+        initiative_id = UUID(ident)
+        mine = tuple(claimed.get(initiative_id, ()))
+        initiatives.append(_candidate(initiative_id, row, forecasts.get(ident), from_month, mine))
     portfolio = snap.recorded.portfolio
     return PortfolioInput(
         discount_rate=snap.terms.discount_rate,

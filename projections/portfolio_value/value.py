@@ -108,17 +108,22 @@ class PortfolioValue:
         }
 
 
-def valued_benefits(
-    recorded: Recorded, terms: PortfolioTerms, month: str
-) -> tuple[list[BenefitFacts], dict[UUID, BenefitMoney]]:
-    """Each recorded benefit's valuation facts and its money figures as at `month`."""
+def recorded_benefits(recorded: Recorded) -> list[BenefitFacts]:
+    """Each recorded benefit's valuation facts, in the order the benefits were recorded."""
+    return [
+        benefit_facts_from(benefit_id, row, recorded.forecasts.get(benefit_id))
+        for benefit_id, row in recorded.benefits.items()
+    ]
+
+
+def benefits_money(
+    recorded: Recorded, benefits: list[BenefitFacts], terms: PortfolioTerms, month: str
+) -> dict[UUID, BenefitMoney]:
+    """The money figures as at `month` of the recorded benefits (`recorded_benefits`)."""
     key = terms_key(terms)
-    benefits: list[BenefitFacts] = []
     money_of: dict[UUID, BenefitMoney] = {}
     nothing = Measured(Decimal(0), 0, None)
-    for benefit_id, row in recorded.benefits.items():
-        benefit = benefit_facts_from(benefit_id, row, recorded.forecasts.get(benefit_id))
-        benefits.append(benefit)
+    for (benefit_id, row), benefit in zip(recorded.benefits.items(), benefits, strict=True):
         money_of[benefit.benefit_id] = benefit_money(
             benefit,
             terms,
@@ -126,7 +131,15 @@ def valued_benefits(
             forecast=recorded_forecast(row, key),
             seen=recorded.measured.get(benefit_id, nothing),
         )
-    return benefits, money_of
+    return money_of
+
+
+def valued_benefits(
+    recorded: Recorded, terms: PortfolioTerms, month: str
+) -> tuple[list[BenefitFacts], dict[UUID, BenefitMoney]]:
+    """Each recorded benefit's valuation facts and its money figures as at `month`."""
+    benefits = recorded_benefits(recorded)
+    return benefits, benefits_money(recorded, benefits, terms, month)
 
 
 def value_of(recorded: Recorded, portfolio_id: UUID, at: datetime) -> PortfolioValue:
