@@ -8,10 +8,8 @@ from uuid import UUID
 import pytest
 
 from domain.analytics.inputs import (
-    BenefitInput,
     CandidateInput,
     GoalInput,
-    PortfolioInput,
     with_reference_class,
 )
 from domain.analytics.remaining import (
@@ -25,41 +23,13 @@ from domain.analytics.remaining import (
     value_of,
 )
 from domain.errors import ValidationError
-
-GOAL_A = UUID(int=101)
-GOAL_B = UUID(int=102)
-RATE = Decimal("0.035")
-
-
-def portfolio(*goals: GoalInput) -> PortfolioInput:
-    return PortfolioInput(discount_rate=RATE, base_month="2026-01", goals=goals)
-
-
-def benefit(
-    amount: str, months: list[str], goal: UUID | None = None, *, dis: bool = False, share: str = "1"
-) -> BenefitInput:
-    return BenefitInput(
-        benefit_id=UUID(int=len(months) + int(Decimal(amount))),
-        title="b",
-        goal_id=goal,
-        disbenefit=dis,
-        share=Decimal(share),
-        forecast={m: Decimal(amount) for m in months},
-    )
-
-
-def initiative(*benefits: BenefitInput, cost: dict[str, str] | None = None) -> CandidateInput:
-    return CandidateInput(
-        initiative_id=UUID(int=1),
-        name="Ledger",
-        status="proposed",
-        start_month="2026-01",
-        end_month="2026-06",
-        confidence=Decimal("0.5"),
-        people_demand={"engineer": Decimal("2")},
-        cost_forecast={m: Decimal(v) for m, v in (cost or {}).items()},
-        benefits=benefits,
-    )
+from tests.unit.analytics.remaining_inputs import (
+    GOAL_A,
+    GOAL_B,
+    benefit,
+    initiative,
+    portfolio,
+)
 
 
 def test_sunk_months_are_ignored_and_the_rest_discounted_from_the_base_month() -> None:

@@ -3,48 +3,20 @@
 from __future__ import annotations
 
 from decimal import Decimal, localcontext
-from uuid import UUID
 
 import pytest
 
-from domain.analytics.inputs import BenefitInput, CandidateInput, GoalInput, PortfolioInput
+from domain.analytics.inputs import GoalInput
 from domain.analytics.remaining import CONTEXT, Remaining
 from domain.valuation import discount_factor, month_index
-
-GOAL_A = UUID(int=101)
-GOAL_B = UUID(int=102)
-RATE = Decimal("0.035")
-
-
-def portfolio(*goals: GoalInput) -> PortfolioInput:
-    return PortfolioInput(discount_rate=RATE, base_month="2026-01", goals=goals)
-
-
-def benefit(
-    amount: str, months: list[str], goal: UUID | None = None, *, dis: bool = False, share: str = "1"
-) -> BenefitInput:
-    return BenefitInput(
-        benefit_id=UUID(int=len(months) + int(Decimal(amount))),
-        title="b",
-        goal_id=goal,
-        disbenefit=dis,
-        share=Decimal(share),
-        forecast={m: Decimal(amount) for m in months},
-    )
-
-
-def initiative(*benefits: BenefitInput, cost: dict[str, str] | None = None) -> CandidateInput:
-    return CandidateInput(
-        initiative_id=UUID(int=1),
-        name="Ledger",
-        status="proposed",
-        start_month="2026-01",
-        end_month="2026-06",
-        confidence=Decimal("0.5"),
-        people_demand={"engineer": Decimal("2")},
-        cost_forecast={m: Decimal(v) for m, v in (cost or {}).items()},
-        benefits=benefits,
-    )
+from tests.unit.analytics.remaining_inputs import (
+    GOAL_A,
+    GOAL_B,
+    RATE,
+    benefit,
+    initiative,
+    portfolio,
+)
 
 
 def _looped(series: dict[str, Decimal], shift: int) -> Decimal:
