@@ -1,4 +1,4 @@
-"""Turn aggregates into the plain facts the value rules take."""
+"""Turn aggregates into the plain facts the value rules take, and into a decision's evidence."""
 
 from __future__ import annotations
 
@@ -8,7 +8,14 @@ from typing import Any
 from domain.benefit import Benefit
 from domain.initiative import Initiative
 from domain.portfolio import Portfolio
-from domain.valuation import BenefitFacts, InitiativeFacts, PortfolioTerms
+from domain.valuation import (
+    EVIDENCE_FIGURES,
+    BenefitFacts,
+    InitiativeFacts,
+    PortfolioTerms,
+    figures_dict,
+    initiative_value,
+)
 
 
 def terms_of(portfolio: Portfolio) -> PortfolioTerms:
@@ -54,3 +61,28 @@ def initiative_facts(initiative: Initiative) -> InitiativeFacts:
         status=initiative.status,
         stopped_month=initiative.stopped_month,
     )
+
+
+def decision_evidence(
+    initiative: Initiative, benefits: list[Benefit], portfolio: Portfolio, month: str
+) -> dict[str, Any]:
+    """What a decision's evidence records of an initiative: its value figures with "to date"
+    running to `month`, its confidence and status, and the forecast revisions they rest on.
+
+    The decision stores it; the audit context rebuilds it from the state just before the
+    decision, so the two can be compared member by member.
+    """
+    figures = initiative_value(
+        initiative_facts(initiative),
+        [benefit_facts(b) for b in benefits],
+        terms_of(portfolio),
+        month,
+    )
+    return {
+        **figures_dict(figures, only=EVIDENCE_FIGURES),
+        "confidence": initiative.confidence,
+        "status": initiative.status,
+        "cost_forecast_revision": initiative.cost_forecast_revision,
+        "benefit_forecast_revisions": {str(b.id): b.forecast_revision for b in benefits},
+        "as_of_month": month,
+    }

@@ -191,8 +191,8 @@ def table_columns(cursor: Cursor, table: str) -> set[str]:
 def insert_rows(cursor: Cursor, table: str, columns: str, rows: Sequence[Sequence[Any]]) -> None:
     """Insert rows (values for `columns`, "a, b, c") into a view table, all in one go.
 
-    One COPY on PostgreSQL: every row in one stream, about ten times the rate of a pipelined
-    INSERT per row. `executemany` on SQLite, already a loop in C over one prepared statement.
+    One COPY on PostgreSQL: every row in one stream, where a pipelined INSERT per row is far
+    slower. `executemany` on SQLite, already a loop in C over one prepared statement.
     """
     if not rows:
         return

@@ -72,7 +72,7 @@ class EventLogReader(ABC):
         )
         with self.read() as cursor:
             if isinstance(cursor, BinaryCursor):
-                cursor.execute_binary(query, (after, limit))  # bytea as is: 2-3x the rate
+                cursor.execute_binary(query, (after, limit))  # bytea as is, not decoded
             else:
                 cursor.execute(query, (after, limit))
             rows: list[EventRow] = cursor.fetchall()
@@ -96,8 +96,9 @@ class EventLogReader(ABC):
     ) -> list[Notification] | None:
         """What the recorder's `select_notifications` gives, read with `cursor`, or None.
 
-        On PostgreSQL one SELECT in the binary format: about twice the rate of the recorder's
-        rows made into dictionaries first. None on SQLite: read through the recorder there.
+        On PostgreSQL one SELECT in the binary format, rather than the recorder's rows made into
+        dictionaries first (docs/PERFORMANCE.md has the rates). None on SQLite: read through
+        the recorder there.
         """
         if not isinstance(cursor, BinaryCursor):
             return None

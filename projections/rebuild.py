@@ -2,11 +2,11 @@
 
 `runner.rebuild_views` rebuilds any number of views in one pass over the log, in one process:
 Python's work (decoding events, folding aggregates, hashing the chain) then runs on one CPU.
-Here the views are shared among a few processes instead, each making its own pass over the log
-for its views; the value view, which folds every aggregate, costs about as much as the others
-together, so with two processes it has one to itself. Each view still commits its rows with its
-position page by page, so a process that fails or is interrupted leaves its views consistent and
-behind, as an interrupted rebuild in one process does; `catch_up` (or a new rebuild) carries on.
+Here the views are shared among a few processes instead, each making its own pass over the log for
+its views; the value view, which folds every aggregate, is the costliest, so with two processes it
+has one to itself. Each view still commits its rows with its position page by page, so a process
+that fails or is interrupted leaves its views consistent and behind, as an interrupted rebuild in
+one process does; `catch_up` (or a new rebuild) carries on.
 """
 
 from __future__ import annotations

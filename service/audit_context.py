@@ -9,10 +9,9 @@ from uuid import UUID
 
 from domain.application import ValuetrailApplication
 from domain.benefit import Benefit
-from domain.facts import benefit_facts, initiative_facts, terms_of
+from domain.facts import decision_evidence
 from domain.initiative import Initiative
 from domain.months import month_of
-from domain.valuation import EVIDENCE_FIGURES, figures_dict, initiative_value
 from projections.db import ViewDatabase
 from projections.portfolio_value.scenarios import scenario_by_id
 
@@ -39,20 +38,7 @@ def decision_context(app: ValuetrailApplication, decision: dict[str, Any]) -> De
     benefits = app.benefits_of(initiative.id, as_of=before)
     portfolio = app.get_portfolio(initiative.portfolio_id, as_of=before)
     month = str(decision["evidence"].get("as_of_month") or month_of(recorded_at.date()))
-    value = initiative_value(
-        initiative_facts(initiative),
-        [benefit_facts(b) for b in benefits],
-        terms_of(portfolio),
-        month,
-    )
-    figures = {
-        **figures_dict(value, only=EVIDENCE_FIGURES),
-        "confidence": initiative.confidence,
-        "status": initiative.status,
-        "cost_forecast_revision": initiative.cost_forecast_revision,
-        "benefit_forecast_revisions": {str(b.id): b.forecast_revision for b in benefits},
-        "as_of_month": month,
-    }
+    figures = decision_evidence(initiative, benefits, portfolio, month)
     return DecisionContext(before, initiative, benefits, figures)
 
 

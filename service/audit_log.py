@@ -23,7 +23,7 @@ from projections.audit_chain.store import head_page, latest_head
 from service.auth import AUDIT, require
 from service.blueprint import Blueprint
 from service.errors import ApiProblem
-from service.paging import after_cursor, keyset_page
+from service.paging import after_cursor, keyset_page, unknown_cursor
 from service.reads import fresh, signing_key, views
 from service.schemas.audit_log import (
     MAX_INT,
@@ -114,10 +114,7 @@ class TreeHeads(MethodView):
         _sealed()
         after = after_cursor(args) if args.get("cursor") else int(args["after"])
         if after > MAX_INT:
-            raise ApiProblem(
-                422, "the cursor is not one this API gave out", slug="validation-error",
-                errors={"cursor": ["unknown cursor"]},
-            )  # fmt: skip
+            raise unknown_cursor()
         limit = int(args["limit"])
         with views().read() as cursor:
             found = head_page(cursor, after, limit + 1)

@@ -1,5 +1,7 @@
 """Cursor pages: the one page body (`items`, `next_cursor`), the one Link header, and the two
-cursors the API gives out (an offset into a list, or the log position a view page ends at).
+opaque cursors the API gives out (an offset into a list, or the log position a view page ends
+at). `/audit/events` pages by the plain log position, as its contract says, through the same
+page body and Link header.
 
 A page is its data and headers, `(body, headers)`, which a view returns for its declared list
 schema to dump."""
@@ -56,7 +58,8 @@ def cursor_page(
     return body, headers
 
 
-def _unknown_cursor() -> ApiProblem:
+def unknown_cursor() -> ApiProblem:
+    """The 422 for a cursor this API did not give out (or one past what it can hold)."""
     return ApiProblem(
         422,
         "the cursor is not one this API gave out",
@@ -78,7 +81,7 @@ def paginate(items: Sequence[Any], args: dict[str, Any], key: str = "items") -> 
             if start < 0:
                 raise ValueError(start)
         except (ValueError, UnicodeDecodeError):
-            raise _unknown_cursor() from None
+            raise unknown_cursor() from None
     limit = int(args.get("limit", 50))
     next_cursor = None
     if start + limit < len(items):
@@ -103,7 +106,7 @@ def after_cursor(args: dict[str, Any]) -> int:
             raise ValueError(text)
         return position
     except (ValueError, UnicodeError, binascii.Error):
-        raise _unknown_cursor() from None
+        raise unknown_cursor() from None
 
 
 def keyset_page(

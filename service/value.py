@@ -9,17 +9,51 @@ from flask.views import MethodView
 
 from domain.errors import NotFoundError
 from domain.months import ensure_utc
+from domain.valuation import figures_dict, money
 from projections.catalog import VALUE_VIEWS
+from projections.portfolio_value import value as recorded_value
 from projections.portfolio_value.value import portfolio_value
 from service.auth import ANY, require
 from service.blueprint import Blueprint
-from service.jsonio import json_response
 from service.reads import fresh, views
 from service.schemas.value import PortfolioValueResponse, ValueArgs
 
 blp = Blueprint(
     "value", __name__, url_prefix="/api/v1", description="Portfolio value, as recorded at a moment"
 )
+
+
+def value_body(value: recorded_value.PortfolioValue) -> dict[str, Any]:
+    """The value view as the API answers it: the figures rounded as DESIGN §3 says
+    (`domain.valuation.figures_dict`), money and ratios as strings."""
+    totals = figures_dict(value.totals, rounded=True)
+    return {
+        "portfolio_id": value.portfolio_id,
+        "as_of": value.as_of,
+        "currency": value.currency,
+        "totals": {**totals, "unattributed_pv_benefits": money(value.unattributed_pv_benefits)},
+        "initiatives": [
+            {
+                "initiative_id": i.initiative_id,
+                "name": i.name,
+                "kind": i.kind,
+                "status": i.status,
+                "confidence": i.confidence,
+                **figures_dict(i.figures, rounded=True),
+            }
+            for i in value.initiatives
+        ],
+        "goals": [
+            {
+                "goal_id": g.goal_id,
+                "title": g.title,
+                "weight": g.weight,
+                "pv_benefits": money(g.pv_benefits),
+                "realised_to_date": money(g.realised_to_date),
+            }
+            for g in value.goals
+        ],
+    }
 
 
 @blp.route("/portfolios/<uuid:portfolio_id>/value")
@@ -36,4 +70,4 @@ class PortfolioValue(MethodView):
         value = portfolio_value(views(), portfolio_id, None if as_of is None else ensure_utc(as_of))
         if value is None:
             raise NotFoundError("portfolio", portfolio_id)
-        return json_response(value.body)
+        return value_body(value)

@@ -52,7 +52,7 @@ def value_calls(url: str, history: History, calls: int, seed: int = 11) -> Value
                 (str(history.portfolio_id),),
             )
             measurements = int(cursor.fetchone()[0])
-        initiatives = len(last.body["initiatives"])
+        initiatives = len(last.initiatives)
         return ValueCalls(seconds, covered, initiatives, len(history.benefits), measurements)
     finally:
         db.close()

@@ -14,13 +14,12 @@ from domain.application.idempotency import Idempotency
 from domain.application.records import Written, check_same_figures, decision_record
 from domain.application.unit_of_work import COMMUTING, EXCLUSIVE
 from domain.errors import ValidationError
-from domain.facts import benefit_facts, initiative_facts, terms_of
+from domain.facts import decision_evidence
 from domain.index import initiatives_of
 from domain.initiative import Initiative
 from domain.months import current_month, month_of
 from domain.portfolio import Portfolio
 from domain.receipt import Receipt, receipt_id
-from domain.valuation import EVIDENCE_FIGURES, figures_dict, initiative_value
 from domain.values import Meta
 
 
@@ -247,21 +246,8 @@ class InitiativeUseCases(ApplicationCore):
         to_date = now if decided_on is None else min(month_of(decided_on), now)
         portfolio = self._load(Portfolio, initiative.portfolio_id, "portfolio")
         benefits = self.benefits_of(initiative.id)
-        figures = initiative_value(
-            initiative_facts(initiative),
-            [benefit_facts(b) for b in benefits],
-            terms_of(portfolio),
-            to_date,
-        )
-        return {
-            **figures_dict(figures, only=EVIDENCE_FIGURES),
-            "confidence": initiative.confidence,
-            "status": initiative.status,
-            "cost_forecast_revision": initiative.cost_forecast_revision,
-            "benefit_forecast_revisions": {str(b.id): b.forecast_revision for b in benefits},
-            "as_of_month": to_date,
-            "log_position": position,
-        }
+        evidence = decision_evidence(initiative, benefits, portfolio, to_date)
+        return {**evidence, "log_position": position}
 
     def record_decision(
         self,

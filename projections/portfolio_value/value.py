@@ -6,12 +6,10 @@ The rows say what was recorded by `as_of` (transaction time); the value rules of
 
 from __future__ import annotations
 
-import functools
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
 from uuid import UUID
 
 from domain.valuation import (
@@ -23,9 +21,7 @@ from domain.valuation import (
     benefit_money,
     benefit_value,
     effective_shares,
-    figures_dict,
     initiative_value,
-    money,
     portfolio_totals,
     unattributed_pv_benefits,
 )
@@ -62,9 +58,9 @@ class GoalValue:
     realised_to_date: Decimal
 
 
-@dataclass
+@dataclass(frozen=True)
 class PortfolioValue:
-    """A portfolio's figures as recorded at an instant, unrounded, and its presented view."""
+    """A portfolio's figures as recorded at an instant, unrounded (the service presents them)."""
 
     portfolio_id: UUID
     as_of: datetime
@@ -74,38 +70,6 @@ class PortfolioValue:
     initiatives: list[InitiativeValue]
     goals: list[GoalValue]
     red_benefits: int
-
-    @functools.cached_property
-    def body(self) -> dict[str, Any]:
-        """The view as the API answers it, figures rounded (`domain.valuation.figures_dict`)."""
-        totals = figures_dict(self.totals, rounded=True)
-        return {
-            "portfolio_id": str(self.portfolio_id),
-            "as_of": self.as_of.isoformat(),
-            "currency": self.currency,
-            "totals": {**totals, "unattributed_pv_benefits": money(self.unattributed_pv_benefits)},
-            "initiatives": [
-                {
-                    "initiative_id": i.initiative_id,
-                    "name": i.name,
-                    "kind": i.kind,
-                    "status": i.status,
-                    "confidence": i.confidence,
-                    **figures_dict(i.figures, rounded=True),
-                }
-                for i in self.initiatives
-            ],
-            "goals": [
-                {
-                    "goal_id": g.goal_id,
-                    "title": g.title,
-                    "weight": g.weight,
-                    "pv_benefits": money(g.pv_benefits),
-                    "realised_to_date": money(g.realised_to_date),
-                }
-                for g in self.goals
-            ],
-        }
 
 
 def recorded_benefits(recorded: Recorded) -> list[BenefitFacts]:

@@ -48,14 +48,20 @@ class ValueTotalsResponse(ValueFiguresResponse):
     unattributed_pv_benefits = _money(description="benefit value no initiative claims")
 
 
-class InitiativeValueResponse(ValueFiguresResponse):
-    """One initiative's attributed figures."""
+class InitiativeNamed(ma.Schema):
+    """Which initiative a row of figures is, and where it stands."""
 
     initiative_id = ma.fields.UUID()
     name = ma.fields.String()
     kind = ma.fields.String()
     status = ma.fields.String()
     confidence = ma.fields.String(metadata={"example": "0.8"})
+
+
+# The bases in this order put the initiative's own fields first, then its figures (marshmallow
+# gathers inherited fields from the last base to the first).
+class InitiativeValueResponse(ValueFiguresResponse, InitiativeNamed):
+    """One initiative: who it is, then its attributed figures."""
 
 
 class GoalValueResponse(ma.Schema):

@@ -25,6 +25,16 @@ from domain.valuation import (
     ratio,
     unattributed_pv_benefits,
 )
+from projections.portfolio_value.value import PortfolioValue
+from service.schemas.value import PortfolioValueResponse
+from service.value import value_body
+
+
+def api_body(view: PortfolioValue) -> dict[str, Any]:
+    """The value view as the API answers it: presented by the service, dumped through its
+    declared schema."""
+    body: dict[str, Any] = PortfolioValueResponse().dump(value_body(view))
+    return body
 
 
 def presented(figures: ValueFigures) -> dict[str, Any]:

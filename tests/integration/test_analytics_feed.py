@@ -35,6 +35,7 @@ from projections.portfolio_value.analytics import (
 from projections.portfolio_value.value import portfolio_value
 from projections.portfolio_value.writer import PortfolioValueView
 from projections.runner import Projector
+from tests.integration.reference import api_body
 
 BOARD = Meta(actor="board", request_id="req-board")
 NOW = month_of(datetime.now(UTC).date())
@@ -345,7 +346,7 @@ def test_forecast_accuracy_values_proposals_as_the_value_view_does_at_each_insta
         assert found is not None and value is not None
         [adjusted] = found.proposals
         proposal = adjusted.proposal
-        [row] = [r for r in value.body["initiatives"] if r["name"] == "New app"]
+        [row] = [r for r in api_body(value)["initiatives"] if r["name"] == "New app"]
         assert proposal.initiative_id == world.proposal
         assert money(proposal.pv_benefits) == row["pv_benefits"]
         assert money(proposal.pv_costs) == row["pv_costs"]

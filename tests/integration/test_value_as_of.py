@@ -31,7 +31,7 @@ from projections.catalog import build_projectors
 from projections.db import ViewDatabase
 from projections.portfolio_value.value import portfolio_value
 from tests.integration.history_choices import Chooser, Drawn, Seeded
-from tests.integration.reference import reference_value
+from tests.integration.reference import api_body, reference_value
 from tests.integration.value_history import BOARD, History
 
 #: Every other instant is asked with this offset: "to date" still means the UTC month.
@@ -74,9 +74,9 @@ def check_history(url: str, chooser: Chooser) -> int:
             view = portfolio_value(db, pid, as_of=asked)
             assert view is not None, f"no value view after write #{n}"
             expected = reference_value(app, pid, asked)
-            if view.body != expected:
+            if api_body(view) != expected:
                 story = "\n".join(history.log[: n + 1])
-                found = "\n".join(differences(view.body, expected))
+                found = "\n".join(differences(api_body(view), expected))
                 pytest.fail(f"value view differs after write #{n}:\n{found}\nhistory:\n{story}")
         return len(history.instants)
     finally:
@@ -140,7 +140,7 @@ def test_the_value_view_as_of_each_events_own_recorded_at(tmp_path: Path) -> Non
             event: Any = app.mapper.to_domain_event(notification)
             recorded_at = event.timestamp
             view = portfolio_value(db, pid, as_of=recorded_at)
-            if view is not None and view.body != reference_value(app, pid, recorded_at):
+            if view is not None and api_body(view) != reference_value(app, pid, recorded_at):
                 wrong.append(f"{notification.id} {notification.topic}")
         assert wrong == []
     finally:

@@ -30,7 +30,7 @@ from projections.portfolio_value.value import portfolio_value
 from projections.portfolio_value.writer import PortfolioValueView
 from projections.runner import Projector
 from projections.view import tracked_position
-from tests.integration.reference import reference_value
+from tests.integration.reference import api_body, reference_value
 
 BOARD = Meta(actor="board", request_id="req-board")
 
@@ -49,7 +49,7 @@ class World:
     def value(self, at: datetime) -> dict[str, object]:
         view = portfolio_value(self.db, self.portfolio, as_of=at)
         assert view is not None
-        return view.body
+        return api_body(view)
 
 
 @pytest.fixture
