@@ -36,7 +36,8 @@ class CapacityRevision:
 
 @dataclass(frozen=True)
 class Capacity:
-    """The budget profile by year of the horizon, and people by role."""
+    """The budget profile (`budget_by_year`: each month's budget, year by year of the horizon),
+    and people by role."""
 
     budget_by_year: tuple[Decimal, ...]
     people: Mapping[str, Decimal]

@@ -63,8 +63,10 @@ def fingerprint() -> str:
     return digest.hexdigest()
 
 
-#: Completes a body (fresh or replayed) once the log position it answers with is known.
-Finish = Callable[[dict[str, Any], int], dict[str, Any]]
+#: Completes a body once the log position it answers with is known: `(body, position,
+#: written)`, the position the write's save ended at and what it wrote, or for a replay the
+#: head and None.
+Finish = Callable[[dict[str, Any], int, Written[Any] | None], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,7 @@ def replayed(replay: Replay, finish: Finish | None) -> flask.Response:
     if location:
         headers["Location"] = location
     if finish is not None:
-        body = finish(body, position)
+        body = finish(body, position, None)
     return json_response(body, replay.status, headers)
 
 
@@ -140,9 +142,10 @@ def write(
     The answer is `present(result)` with its status and headers, for the view's declared
     response schema to dump (an idempotent replay is stored dumped through that schema). With
     `ready`, `present` already gives the JSON body (built by hand where a schema dump would cost
-    more, or as a view stores it) and the answer is that body; `finish(body, log_position)` then
-    completes it (fresh or replayed) once the position it answers with is known, and the stored
-    replay is the body before it. A replay answers with the stored bytes as they were sent.
+    more, or as a view stores it) and the answer is that body; `finish(body, log_position,
+    written)` then completes it (fresh or replayed) once the position it answers with is known,
+    and the stored replay is the body before it. A replay answers with the stored bytes as they
+    were sent, completed by `finish`.
     """
     key = idempotency_key()
     once = None
@@ -165,5 +168,5 @@ def write(
         return present(written.value), code, headers
     body = present(written.value)
     if finish is not None:
-        body = finish(body, written.log_position)
+        body = finish(body, written.log_position, written)
     return json_response(body, code, headers)

@@ -9,7 +9,13 @@ from uuid import UUID
 import flask
 from flask.views import MethodView
 
-from domain.application import BatchOutcome, MeasurementOutcome, measurement_record, topic_of
+from domain.application import (
+    BatchOutcome,
+    MeasurementOutcome,
+    Written,
+    measurement_record,
+    topic_of,
+)
 from domain.errors import NotFoundError
 from domain.months import ensure_utc
 from projections.measurement_series.queries import measurements
@@ -200,7 +206,9 @@ def _batch_view(outcome: BatchOutcome) -> dict[str, Any]:
     }
 
 
-def _batch_finished(body: dict[str, Any], log_position: int) -> dict[str, Any]:
+def _batch_finished(
+    body: dict[str, Any], log_position: int, _written: Written[Any] | None
+) -> dict[str, Any]:
     # A write's body is built before the save (an idempotent replay is stored in the same
     # transaction), so the position the save ends at is added only now.
     remember_batch_outcome(int(body.get("created", 0)), int(body.get("duplicates", 0)))

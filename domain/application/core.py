@@ -94,6 +94,24 @@ class ApplicationCore(UnitOfWork):
             found.append(other)
         return found
 
+    def _refuse_cycle(self, initiative_id: UUID, ids: Sequence[UUID], field_name: str) -> None:
+        """Raise unless depending on `ids` keeps the initiative out of its own dependencies."""
+        for first in ids:
+            seen: set[UUID] = set()
+            waiting = [first]
+            while waiting:
+                ident = waiting.pop()
+                if ident == initiative_id:
+                    raise ValidationError(
+                        f"initiative {first} already depends on this initiative, directly or "
+                        "through others: the dependencies would form a cycle",
+                        field_name,
+                    )
+                if ident not in seen:
+                    seen.add(ident)
+                    other = self._find(Initiative, ident)
+                    waiting.extend(other.depends_on if other is not None else ())
+
     def _change_benefit(
         self,
         ident: UUID,

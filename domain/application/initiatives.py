@@ -111,6 +111,7 @@ class InitiativeUseCases(ApplicationCore):
         def change(i: Initiative) -> Initiative:
             if "depends_on" in changes:
                 self._same_portfolio(i.portfolio_id, list(changes["depends_on"]), "depends_on")
+                self._refuse_cycle(i.id, list(changes["depends_on"]), "depends_on")
             i.revise_details(changes=changes, reason=reason, meta=meta)
             return i
 

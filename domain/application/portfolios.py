@@ -12,7 +12,7 @@ from eventsourcing.domain import Aggregate
 
 from domain.application.core import ApplicationCore, T
 from domain.application.idempotency import Idempotency
-from domain.application.records import Written
+from domain.application.records import ScenarioRecord, Written
 from domain.application.unit_of_work import COMMUTING
 from domain.index import PORTFOLIOS, initiatives_of
 from domain.initiative import Initiative
@@ -178,12 +178,19 @@ class PortfolioUseCases(ApplicationCore):
         result: dict[str, Any],
         meta: Meta,
         once: Idempotency | None = None,
-    ) -> Written[UUID]:
-        """Store an evaluated downturn scenario."""
+    ) -> Written[ScenarioRecord]:
+        """Store an evaluated downturn scenario; the result is what its event records (known
+        before the save, so an idempotent request's response can be recorded with it)."""
+
+        def change(p: Portfolio) -> ScenarioRecord:
+            scenario_id = p.record_scenario(
+                kind=kind, parameters=parameters, result=result, meta=meta
+            )
+            event: Any = p.pending_events[-1]
+            return ScenarioRecord(
+                scenario_id, event.kind, event.parameters, event.result, event.timestamp
+            )
+
         return self._change_portfolio(
-            portfolio_id,
-            lambda p: p.record_scenario(kind=kind, parameters=parameters, result=result, meta=meta),
-            meta=meta,
-            expected_version=None,
-            once=once,
+            portfolio_id, change, meta=meta, expected_version=None, once=once
         )

@@ -30,6 +30,19 @@ class Written(Generic[T]):
 
     value: T
     log_position: int
+    #: The log position of each saved aggregate's last event (empty when nothing was saved).
+    positions: Mapping[UUID, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ScenarioRecord:
+    """A scenario as its `Portfolio.ScenarioEvaluated` event records it."""
+
+    scenario_id: UUID
+    kind: str
+    parameters: dict[str, Any]
+    result: dict[str, Any]
+    recorded_at: datetime
 
 
 @dataclass

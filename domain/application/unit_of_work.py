@@ -146,14 +146,15 @@ class UnitOfWork(Loading):
         elif not any(a is not None and a.pending_events for a in aggregates):
             return Written(result, self.head_position())  # nothing decided: no transaction
         try:
-            position = self._store(*aggregates, receipt)
+            positions = self._store(*aggregates, receipt)
         except IntegrityError:
             if once is not None:
                 stored = self.replay(once)
                 if stored is not None:
                     raise AlreadyHandledError(stored) from None
             raise
-        return Written(result, position)
+        head = max(positions.values(), default=None)
+        return Written(result, self.head_position() if head is None else head, positions)
 
     def replay(self, once: Idempotency) -> Replay | None:
         """The stored response for an Idempotency-Key, if that key was used before."""
@@ -165,9 +166,10 @@ class UnitOfWork(Loading):
             raise IdempotencyKeyReuseError(claim.key)
         return Replay(status=int(receipt.data["status"]), body=receipt.data["body"])
 
-    def _store(self, *aggregates: Aggregate | None) -> int:
+    def _store(self, *aggregates: Aggregate | None) -> dict[UUID, int]:
         """eventsourcing's save, without its runtime Protocol checks on every object (a
-        noticeable share of recording a measurement: everything saved here is an Aggregate)."""
+        noticeable share of recording a measurement: everything saved here is an Aggregate).
+        Returns the log position of each saved aggregate's last event."""
         processing_event: ProcessingEvent[UUID] = ProcessingEvent()
         for aggregate in aggregates:
             if aggregate is not None:
@@ -177,9 +179,7 @@ class UnitOfWork(Loading):
         self._take_snapshots(processing_event)
         self._remember(aggregates)
         self._notify(recordings)
-        if not recordings:
-            return self.head_position()
-        return max(r.notification.id for r in recordings)
+        return {r.domain_event.originator_id: r.notification.id for r in recordings}
 
     def _take_snapshots(self, processing_event: ProcessingEvent[UUID]) -> None:
         """One snapshot per aggregate per save, however many intervals a batch crossed."""

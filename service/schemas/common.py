@@ -84,9 +84,17 @@ def role_map(**kwargs: Any) -> ma.fields.Dict:
     )
 
 
+def non_blank(value: str) -> None:
+    """Refuse text that is empty or only whitespace."""
+    if not value.strip():
+        raise ma.ValidationError("must not be blank")
+
+
 def reason(**kwargs: Any) -> ma.fields.String:
     """A required, non-blank reason."""
-    return ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=10_000), **kwargs)
+    return ma.fields.String(
+        required=True, validate=[ma.validate.Length(min=1, max=10_000), non_blank], **kwargs
+    )
 
 
 #: The largest log position either store can hold (a signed 64-bit integer): a position,

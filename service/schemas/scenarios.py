@@ -7,7 +7,15 @@ from typing import Any
 import marshmallow as ma
 
 from service.schemas.analytics import OBJECTIVES, AnalyticsArgs
-from service.schemas.common import Decimal, FreshArgs, Month, month_map, reason, role_map
+from service.schemas.common import (
+    Decimal,
+    FreshArgs,
+    Month,
+    month_map,
+    non_blank,
+    reason,
+    role_map,
+)
 
 MAX_FRONTIER_POINTS = 50
 
@@ -140,7 +148,7 @@ class OptimiseResponse(ma.Schema):
 class ScenarioRequest(ma.Schema):
     """Body of POST /portfolios/{id}/scenarios: a budget cut in a window."""
 
-    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+    name = ma.fields.String(required=True, validate=[ma.validate.Length(min=1, max=200), non_blank])
     kind = ma.fields.String(load_default="budget_cut", validate=ma.validate.OneOf(["budget_cut"]))
     cut_pct = Decimal(validate=ma.validate.Range(min=0, max=100))
     new_budget = Decimal(validate=ma.validate.Range(min=0))

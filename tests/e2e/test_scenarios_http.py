@@ -117,6 +117,26 @@ def test_a_scenario_is_stored_and_read_back_as_the_board_saw_it(board: Board) ->
     assert before.status_code == 404
 
 
+def test_a_scenario_posted_again_under_its_idempotency_key_is_stored_once(board: Board) -> None:
+    path = f"/portfolios/{board.portfolio}/scenarios"
+    once = {"Idempotency-Key": "downturn-2027"}
+    first = board.api.call("POST", path, role="manager", json=CUT, headers=once)
+    created = expect(first, 201)
+    head = board.api.vt.head_position()
+    again = board.api.call("POST", path, role="manager", json=CUT, headers=once)
+    assert expect(again, 201) == created
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.headers["Location"] == first.headers["Location"]
+    assert board.api.vt.head_position() == head
+    other = board.api.call(
+        "POST", path, role="manager", json={**CUT, "cut_pct": "40"}, headers=once
+    )
+    assert other.status_code == 422 and other.mimetype == PROBLEM_JSON
+    assert [s["scenario_id"] for s in board.get("scenarios")["items"]] == [created["scenario_id"]]
+    read = board.api.call("GET", f"{path}/{created['scenario_id']}", role="auditor")
+    assert read.get_data() == first.get_data()
+
+
 def test_decisions_cite_only_the_portfolios_own_scenarios(board: Board) -> None:
     created = expect(_scenario(board, CUT), 201)
     other = board.api.portfolio("Other")
@@ -157,6 +177,8 @@ def test_decisions_cite_only_the_portfolios_own_scenarios(board: Board) -> None:
         ({"kind": "boom"}, "kind"),
         ({"window_months": 0}, "window_months"),
         ({"name": ""}, "name"),
+        ({"name": "  "}, "name"),
+        ({"reason": " \t"}, "reason"),
     ],
 )
 def test_a_rejected_scenario_stores_nothing(

@@ -268,3 +268,23 @@ def test_dependencies_must_exist_in_the_same_portfolio() -> None:
         )
     assert "depends_on" in caught.value.errors
     assert app.head_position() == stored
+
+
+def test_dependencies_that_would_form_a_cycle_are_refused() -> None:
+    app = new_app()
+    portfolio_id = portfolio(app)
+    platform = propose(app, portfolio_id, name="Data platform")
+    analytics = propose(app, portfolio_id, name="Analytics", depends_on=[platform])
+    reports = propose(app, portfolio_id, name="Reports", depends_on=[analytics])
+    stored = app.head_position()
+    for dependency in (analytics, reports):  # directly, and through Analytics
+        with pytest.raises(ValidationError) as caught:
+            app.revise_initiative(
+                platform, changes={"depends_on": [dependency]}, reason="Loop", meta=BOARD
+            )
+        assert "cycle" in caught.value.errors["depends_on"][0]
+    assert app.get_initiative(platform).depends_on == []
+    assert app.head_position() == stored
+    # A dependency that closes no loop is still accepted.
+    app.revise_initiative(reports, changes={"depends_on": [platform]}, reason="Direct", meta=BOARD)
+    assert app.get_initiative(reports).depends_on == [platform]
