@@ -245,7 +245,9 @@ def _read(db: ViewDatabase, portfolio_id: UUID, at: datetime) -> _Read | None:
         # Actuals without a money value count for nothing; only months before the as-of month
         # are judged (`domain.analytics.accuracy.track`).
         judged = {key[0] for key in promises if is_monetary(benefits[key], currency)}
-        actuals = actuals_before(cursor, portfolio_id, instant, month, judged) if judged else {}
+        actuals = (
+            actuals_before(cursor, source, portfolio_id, instant, month, judged) if judged else {}
+        )
         spend = _spend(cursor, portfolio_id, instant)
     return _Read(
         source=source,
