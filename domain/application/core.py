@@ -96,8 +96,10 @@ class ApplicationCore(UnitOfWork):
 
     def _refuse_cycle(self, initiative_id: UUID, ids: Sequence[UUID], field_name: str) -> None:
         """Raise unless depending on `ids` keeps the initiative out of its own dependencies."""
+        # One walk over the graph: what an earlier dependency reached without meeting the
+        # initiative cannot lead to it from a later one.
+        seen: set[UUID] = set()
         for first in ids:
-            seen: set[UUID] = set()
             waiting = [first]
             while waiting:
                 ident = waiting.pop()
