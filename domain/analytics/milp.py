@@ -226,13 +226,13 @@ def solve(
     problem: Problem,
     *,
     depth: str = "full",
-    start: Collection[int] = (),
     watch: Stopwatch | None = None,
 ) -> tuple[int, ...] | None:
     """The chosen option indices (ascending), or None when no choice keeps the rules.
 
     `depth` "value" stops after the first step (enough for a value or a frontier point), "cost"
-    after the least-cost step; `start` is a choice known to keep the rules, a head start.
+    after the least-cost step. No starting choice is handed to HiGHS: given one (`setSolution`),
+    HiGHS 1.16 can report the optimum's objective value while returning the starting choice.
     Every step keeps maximising value, with the previous steps' results as rows: a step asks
     "is there an equally valuable choice that is better on this count?", which the solver
     answers as quickly as the first question.
@@ -242,10 +242,6 @@ def solve(
     v_scale = _scale([o.value for o in options])
     v_coefs = [float(o.value) / v_scale for o in options]
     model.objective(v_coefs, maximise=True)
-    if start:
-        hint = highspy.HighsSolution()
-        hint.col_value = [1.0 if o in start else 0.0 for o in range(len(options))]
-        model.highs.setSolution(hint)
     chosen = model.run()
     if chosen is None or depth == "value":
         return chosen

@@ -257,10 +257,9 @@ def _frontier(
         else:
             limits = {TOTAL: amount}
         point = replace(problem, limits={**limits, **people})
-        # The previous point's set still fits a larger budget: a head start, and a floor.
+        # The previous point's set still fits a larger budget: a floor for this point.
         fits = previous is not None and feasible(point, previous)
-        head = previous if fits and previous else ()
-        chosen = solve(point, depth="value", start=head, watch=watch)
+        chosen = solve(point, depth="value", watch=watch)
         if (
             fits
             and previous is not None

@@ -258,3 +258,52 @@ def test_ties_are_broken_as_the_contract_orders_them(
     ]
     best = min(subsets, key=key)
     assert [s.initiative_id.int - 1 for s in found.selected] == list(best)
+
+
+def _spread(
+    ident: int, confidence: str, costs: dict[str, int], gains: dict[str, int]
+) -> CandidateInput:
+    """A proposal with costs and gains over several months (`item` has one month of each)."""
+    months = sorted(costs)
+    return item(
+        ident,
+        0,
+        0,
+        start_month=months[0],
+        end_month=months[-1],
+        confidence=D(confidence),
+        cost_forecast={m: D(v) for m, v in costs.items()},
+        benefits=(
+            BenefitInput(
+                UUID(int=9000 + ident), "b", None, False, D(1), {m: D(v) for m, v in gains.items()}
+            ),
+        ),
+    )
+
+
+def test_a_frontier_point_is_the_optimum_of_its_budget_not_the_last_points_set() -> None:
+    # At a monthly budget of 34.5, I1 and I6 are best; at 46, I4 fits beside them. A frontier
+    # once handed the previous point's set to HiGHS as a start, and HiGHS returned that set
+    # (with the better set's objective value).
+    items = [
+        _spread(1, "1", {"2026-04": 29, "2026-05": 2}, {"2026-06": 32}),
+        _spread(2, "0.5", {"2026-01": 7, "2026-02": 34}, {}),
+        _spread(3, "0.5", {"2026-04": 28, "2026-05": 40}, {"2026-05": 57, "2026-06": 80}),
+        _spread(4, "0.5", {"2026-02": 14, "2026-03": 2}, {"2026-06": 33}),
+        _spread(5, "0.5", {"2026-06": 36}, {}),
+        _spread(
+            6, "0.5", {"2026-02": 21, "2026-04": 1, "2026-05": 6}, {"2026-05": 13, "2026-06": 45}
+        ),
+        _spread(7, "0.5", {"2026-04": 17, "2026-05": 5}, {"2026-04": 40, "2026-06": 4}),
+        _spread(8, "0.5", {"2026-04": 34}, {}),
+    ]
+    found = run(items, frontier_points=5, budget_by_month={m: D(50) for m in MONTHS})
+    assert [p.budget for p in found.frontier] == [D(0), D(69), D(138), D(207), D(276)]
+    for point in found.frontier:
+        alone = run(
+            items,
+            frontier_points=0,
+            budget_by_month={m: D(50) * point.budget / (50 * len(MONTHS)) for m in MONTHS},
+        )
+        assert (point.value, point.selected) == (alone.value, len(alone.selected))
+    assert [p.selected for p in found.frontier][-2:] == [2, 3]
